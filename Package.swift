@@ -1,0 +1,43 @@
+// swift-tools-version:5.9
+// LI-DiT Studio. Dependency direction (each line only uses the lines above it):
+//   C library shims → Kernels → ModelFiles, Tokenizers → LLM → (PromptEncoder → Diffusion → Training/Evaluation)
+//   → ImageIO/Gallery/TerminalGraphics → Studio → lidit
+import PackageDescription
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "LIDiTStudio",
+    platforms: [.macOS(.v13)],
+    products: [.executable(name: "lidit", targets: ["lidit"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C library shims
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNcursesW", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CShims", dependencies: ["CPNG", "CNcursesW", "CBLAS"]),
+
+        // numeric kernels
+        .target(name: "Kernels", dependencies: ["CBLAS", "CShims"], swiftSettings: release),
+        // model files and tokenizers
+        .target(name: "ModelFiles", dependencies: ["Kernels"], swiftSettings: release),
+        .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),
+        // LLM encoders
+        .target(name: "LLM", dependencies: ["Kernels", "ModelFiles", "Tokenizers"], swiftSettings: release),
+        // imaging
+        .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
+
+        .executableTarget(name: "lidit", dependencies: [
+            "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: release),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+    ]
+)

@@ -1,0 +1,18 @@
+#define NCURSES_WIDECHAR 1
+#define _XOPEN_SOURCE_EXTENDED 1
+#include "CShims.h"
+#include <ncursesw/ncurses.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int lidit_getmaxy(void *win) { return getmaxy((WINDOW *)win); }
+int lidit_getmaxx(void *win) { return getmaxx((WINDOW *)win); }
+int lidit_color_pair(int n) { return (int)COLOR_PAIR(n); }
+int lidit_key_resize(void) { return KEY_RESIZE; }
+
+int lidit_terminal_size(int fd, int *rows, int *cols, int *xpixel, int *ypixel) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return 1;
+    *rows = ws.ws_row; *cols = ws.ws_col; *xpixel = ws.ws_xpixel; *ypixel = ws.ws_ypixel;
+    return 0;
+}
