@@ -29,15 +29,23 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),
         // LLM encoders
         .target(name: "LLM", dependencies: ["Kernels", "ModelFiles", "Tokenizers"], swiftSettings: release),
-        // imaging
+        // imaging (PNG files); below training so sample grids can be written
         .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
+        // the "shapes" domain: scene specs, renderer, captions; and the prompt-following benchmark
+        .target(name: "Shapes", dependencies: ["Kernels"], swiftSettings: release),
+        .target(name: "Evaluation", dependencies: ["Shapes", "ImageIO"], swiftSettings: release),
 
         .executableTarget(name: "lidit", dependencies: [
-            "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO",
+            "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
     ]
 )
