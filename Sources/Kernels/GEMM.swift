@@ -1,0 +1,126 @@
+import CBLAS
+
+/// Row-major matrix products through OpenBLAS.
+///
+/// Determinism: OpenBLAS's own threading changes results in the last bits with the thread count,
+/// so OpenBLAS always runs single-threaded and large products are cut here into tiles whose
+/// boundaries depend only on the shape (64 rows, or 64 columns when C is wider than tall). Each
+/// tile is the same BLAS call whatever the thread count, so every element is bit-identical.
+///
+/// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, where op is identity or transpose and
+/// lda/ldb/ldc are row strides in elements (so a head's slice of a [tokens, heads·dim] buffer
+/// is addressed with ld = heads·dim).
+public func sgemm(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        // BLAS leaves C untouched when k = 0 only if beta = 1; make beta's meaning explicit.
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    let tile = 64
+    if m * n * k < 1 << 18 || (m <= tile && n <= tile) {
+        serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    if m >= n {
+        let tiles = (m + tile - 1) / tile
+        Parallel.forEach(tiles) { t in
+            let r0 = t * tile, rows = min(tile, m - r0)
+            serialSgemm(transposeA: transposeA, transposeB: transposeB, m: rows, n: n, k: k, alpha: alpha,
+                        a: transposeA ? a + r0 : a + r0 * lda, lda: lda, b: b, ldb: ldb,
+                        beta: beta, c: c + r0 * ldc, ldc: ldc)
+        }
+    } else {
+        let tiles = (n + tile - 1) / tile
+        Parallel.forEach(tiles) { t in
+            let c0 = t * tile, cols = min(tile, n - c0)
+            serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: cols, k: k, alpha: alpha,
+                        a: a, lda: lda, b: transposeB ? b + c0 * ldb : b + c0, ldb: ldb,
+                        beta: beta, c: c + c0, ldc: ldc)
+        }
+    }
+}
+
+/// One OpenBLAS call on the calling thread; safe inside a parallel region.
+@inline(__always)
+public func serialSgemm(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard m > 0, n > 0 else { return }
+    _ = Parallel.blasConfigured
+    cblas_sgemm(CblasRowMajor,
+                transposeA ? CblasTrans : CblasNoTrans,
+                transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// `batch` independent products whose operands sit at fixed strides from one another.
+public func sgemmStridedBatched(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
+    b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
+    batch: Int
+) {
+    if batch >= Parallel.threads {
+        Parallel.forEach(batch) { i in
+            serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                  a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                  beta: beta, c: c + i * strideC, ldc: ldc)
+        }
+    } else {
+        for i in 0..<batch {
+            sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                  a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                  beta: beta, c: c + i * strideC, ldc: ldc)
+        }
+    }
+}
+
+/// A linear layer on rows: y[rows×out] = x[rows×in] · Wᵀ (+ bias), W stored [out×in] row-major
+/// (the GGUF / PyTorch layout). Batch and tokens are folded into `rows`.
+public func linear(
+    _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil, outFeatures: Int,
+    into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
+) {
+    sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+          a: x, lda: inFeatures, b: weight, ldb: inFeatures,
+          beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
+    if let bias {
+        for r in 0..<rows { add(y + r * outFeatures, bias, into: y + r * outFeatures, count: outFeatures) }
+    }
+}
+
+/// Convenience: C = A·B (or with transposes) on 2-D tensors.
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    precondition(a.rank == 2 && b.rank == 2, "matmul takes 2-D tensors")
+    let m = transposeA ? a.shape[1] : a.shape[0]
+    let k = transposeA ? a.shape[0] : a.shape[1]
+    let kb = transposeB ? b.shape[1] : b.shape[0]
+    let n = transposeB ? b.shape[0] : b.shape[1]
+    precondition(k == kb, "inner dimensions differ: \(k) vs \(kb)")
+    var c = Tensor(zeros: [m, n])
+    a.data.withUnsafeBufferPointer { pa in
+        b.data.withUnsafeBufferPointer { pb in
+            c.data.withUnsafeMutableBufferPointer { pc in
+                sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                      a: pa.baseAddress!, lda: a.shape[1], b: pb.baseAddress!, ldb: b.shape[1],
+                      c: pc.baseAddress!, ldc: n)
+            }
+        }
+    }
+    return c
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Row-wise softmax, numerically stable (the row maximum is subtracted before exp), with an
+/// optional additive mask per row (0 = keep, -inf = drop). A row whose entries are all masked
+/// comes out all zero instead of NaN, so fully padded queries stay harmless.
+public func softmaxRows(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
+    mask: UnsafePointer<Float>? = nil, maskRowStride: Int = 0
+) {
+    for r in 0..<rows {
+        let row = x + r * columns
+        if let mask {
+            add(row, mask + r * maskRowStride, into: row, count: columns)
+        }
+        softmaxRow(row, count: columns)
+    }
+}
+
+@inline(__always)
+public func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    var maxValue = -Float.infinity
+    for j in 0..<count where row[j] > maxValue { maxValue = row[j] }
+    if maxValue == -Float.infinity {
+        for j in 0..<count { row[j] = 0 }
+        return
+    }
+    var total: Float = 0
+    for j in 0..<count {
+        let e = expf(row[j] - maxValue)
+        row[j] = e
+        total += e
+    }
+    let inv = 1 / total
+    for j in 0..<count { row[j] *= inv }
+}
+
+/// Backward of y = softmax(x) per row: dx = y ⊙ (dy − Σ dy⊙y).
+public func softmaxRowsBackward(
+    y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, columns: Int
+) {
+    for r in 0..<rows {
+        let yr = y + r * columns, dyr = dy + r * columns, dxr = dx + r * columns
+        let s = dot(yr, dyr, count: columns)
+        for j in 0..<columns { dxr[j] = yr[j] * (dyr[j] - s) }
+    }
+}
