@@ -15,8 +15,10 @@ let package = Package(
     ],
     targets: [
         // C library shims
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CNcursesW", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        // OpenBLAS and ncursesw are linked without pkg-config: their .pc files carry -D flags that
+        // SwiftPM rejects with a warning; the shim headers set what those flags would.
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNcursesW", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -35,7 +37,11 @@ let package = Package(
         .target(name: "Shapes", dependencies: ["Kernels"], swiftSettings: release),
         .target(name: "Evaluation", dependencies: ["Shapes", "ImageIO"], swiftSettings: release),
 
+        // the ncurses studio
+        .target(name: "Studio", dependencies: ["CNcursesW", "CShims"], swiftSettings: release),
+
         .executableTarget(name: "lidit", dependencies: [
+            "Studio",
             "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),

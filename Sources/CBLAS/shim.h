@@ -1,1 +1,3 @@
 #include <cblas.h>
+// Declared here too in case the cblas.h alternative on the system is not OpenBLAS's own.
+void openblas_set_num_threads(int num_threads);

@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700
 #define NCURSES_WIDECHAR 1
 #define _XOPEN_SOURCE_EXTENDED 1
 #include "CShims.h"
@@ -16,3 +17,6 @@ int lidit_terminal_size(int fd, int *rows, int *cols, int *xpixel, int *ypixel) 
     *rows = ws.ws_row; *cols = ws.ws_col; *xpixel = ws.ws_xpixel; *ypixel = ws.ws_ypixel;
     return 0;
 }
+
+#include <wchar.h>
+int lidit_wcwidth(uint32_t codepoint) { return wcwidth((wchar_t)codepoint); }

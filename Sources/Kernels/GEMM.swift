@@ -124,3 +124,14 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     }
     return c
 }
+
+/// OpenBLAS with its own thread pool (`threads` workers), untiled: the machine's native sgemm,
+/// used only as the benchmark's reference point. Its results can differ in the last bits with
+/// the thread count, which is why the models never call it.
+public func referenceThreadedSgemm(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, threads: Int
+) {
+    openblas_set_num_threads(Int32(threads))
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, c, Int32(n))
+    openblas_set_num_threads(1)
+}

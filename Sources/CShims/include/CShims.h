@@ -36,6 +36,7 @@ int lidit_getmaxy(void *win);
 int lidit_getmaxx(void *win);
 int lidit_color_pair(int n);
 int lidit_key_resize(void);
+int lidit_wcwidth(uint32_t codepoint);
 
 // ---- terminal ----
 int lidit_terminal_size(int fd, int *rows, int *cols, int *xpixel, int *ypixel);

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Timings: kernels (more to come with the model work).",
+        subcommands: [BenchKernels.self]
+    )
+}
+
+/// Median wall time of `body` over `repeats` runs after one warm-up.
+func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
+    body()
+    var times: [Double] = []
+    for _ in 0..<max(1, repeats) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    times.sort()
+    return times[times.count / 2]
+}
+
+/// Repeats chosen so each shape runs for roughly `budget` seconds in total.
+func adaptiveMedian(budget: Double = 0.4, _ body: () -> Void) -> Double {
+    let once = medianSeconds(repeats: 1, body)
+    return medianSeconds(repeats: max(3, min(200, Int(budget / max(once, 1e-6)))), body)
+}
+
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "sgemm GFLOP/s at the models' shapes against the peak of a large square product, and attention throughput."
+    )
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    func run() throws {
+        if let threads {
+            guard threads > 0, threads <= 1024 else { throw CLIError("--threads must be between 1 and 1024") }
+            Parallel.setThreads(threads)
+        }
+        print("threads=\(Parallel.threads)")
+        let peakShape = (m: 1536, n: 1536, k: 1536)
+        let shapes: [(String, Int, Int, Int, Bool)] = [
+            ("smollm2 q/o proj, 40 tokens", 40, 576, 576, true),
+            ("smollm2 ffn up, 40 tokens", 40, 1536, 576, true),
+            ("smollm2 ffn down, 40 tokens", 40, 576, 1536, true),
+            ("gemma3 ffn up, 128 tokens", 128, 2048, 640, true),
+            ("dit ffn up, 64 tokens", 64, 768, 192, true),
+            ("dit ffn up, batch 64×64 tokens", 4096, 768, 192, true),
+            ("dit ffn down, batch 64×64 tokens", 4096, 192, 768, true),
+            ("peak: square", peakShape.m, peakShape.n, peakShape.k, false),
+        ]
+        var results: [(String, Int, Int, Int, Double)] = []
+        for (name, m, n, k, tb) in shapes {
+            let a = RandomGenerator(seed: 1).normals(count: m * k)
+            let b = RandomGenerator(seed: 2).normals(count: k * n)
+            var c = [Float](repeating: 0, count: m * n)
+            let t = adaptiveMedian {
+                sgemm(transposeB: tb, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: tb ? k : n, c: &c, ldc: n)
+            }
+            results.append((name, m, n, k, 2 * Double(m * n * k) / t / 1e9))
+        }
+        let peak = results.last!.4
+        let native: Double = {
+            let (m, n, k) = peakShape
+            let a = RandomGenerator(seed: 1).normals(count: m * k), b = RandomGenerator(seed: 2).normals(count: k * n)
+            var c = [Float](repeating: 0, count: m * n)
+            let t = adaptiveMedian { referenceThreadedSgemm(m: m, n: n, k: k, a: a, b: b, c: &c, threads: Parallel.threads) }
+            return 2 * Double(m * n * k) / t / 1e9
+        }()
+        print("sgemm                                      m      n      k   GFLOP/s  of peak")
+        for (name, m, n, k, g) in results {
+            print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
+                  + String(format: "%7d%7d%7d%10.1f%8.0f%%", m, n, k, g, 100 * g / peak))
+        }
+
+        print("attention (causal, fp32)                 batch heads kv   T   D  GFLOP/s  of peak")
+        let attn: [(String, Int, Int, Int, Int, Int)] = [
+            ("smollm2 layer, 40 tokens", 1, 9, 3, 40, 64),
+            ("gemma3 layer, 128 tokens", 1, 4, 1, 128, 256),
+            ("dit self-attn, batch 64", 64, 4, 4, 64, 48),
+        ]
+        for (name, batch, heads, kv, T, D) in attn {
+            let shape = AttentionShape(batch: batch, queries: T, keys: T, heads: heads, kvHeads: kv, headDim: D)
+            let q = RandomGenerator(seed: 3).normals(count: batch * T * heads * D)
+            let kk = RandomGenerator(seed: 4).normals(count: batch * T * kv * D)
+            let v = RandomGenerator(seed: 5).normals(count: batch * T * kv * D)
+            var out = [Float](repeating: 0, count: q.count), p = [Float](repeating: 0, count: shape.probabilityCount)
+            let t = adaptiveMedian {
+                multiHeadAttention(q: q, k: kk, v: v, out: &out, shape: shape, scale: 0.125,
+                                   mask: AttentionMask(.causal), probabilities: &p)
+            }
+            let flops = 4.0 * Double(batch * heads * T * T * D)
+            let g = flops / t / 1e9
+            print(name.padding(toLength: 40, withPad: " ", startingAt: 0)
+                  + String(format: "%6d%6d%3d%5d%4d%9.1f%8.0f%%", batch, heads, kv, T, D, g, 100 * g / peak))
+        }
+        print(String(format: "OpenBLAS's own threading on the square shape: %.1f GFLOP/s (deterministic tiling reaches %.0f%% of it)", native, 100 * peak / native))
+        print("peak sgemm GFLOP/s=\(String(format: "%.1f", peak))")
+    }
+}

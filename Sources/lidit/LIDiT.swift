@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct LIDiT: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "lidit",
+        abstract: "LI-DiT Studio: text-to-image with LLM-infused diffusion transformers, in the terminal.",
+        discussion: "Run without a subcommand to open the studio.",
+        version: version,
+        subcommands: [StudioCommand.self, BenchCommand.self],
+        defaultSubcommand: StudioCommand.self
+    )
+}
+
+/// Turns thrown errors into one line on stderr and a non-zero exit, never a trap.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
