@@ -31,6 +31,12 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),
         // LLM encoders
         .target(name: "LLM", dependencies: ["Kernels", "ModelFiles", "Tokenizers"], swiftSettings: release),
+        // trainable network layers (forward and backward side by side), the LI prompt encoder,
+        // the LI-DiT network and the samplers
+        .target(name: "NeuralLayers", dependencies: ["Kernels"], swiftSettings: release),
+        .target(name: "PromptEncoder", dependencies: ["NeuralLayers", "LLM", "Tokenizers", "ModelFiles"], swiftSettings: release),
+        .target(name: "Diffusion", dependencies: ["NeuralLayers", "PromptEncoder"], swiftSettings: release),
+        .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: release),
         // imaging (PNG files); below training so sample grids can be written
         .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
         // the "shapes" domain: scene specs, renderer, captions; and the prompt-following benchmark
@@ -43,6 +49,7 @@ let package = Package(
         .executableTarget(name: "lidit", dependencies: [
             "Studio",
             "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
+            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
@@ -51,6 +58,9 @@ let package = Package(
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMTests", dependencies: ["LLM"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
     ]

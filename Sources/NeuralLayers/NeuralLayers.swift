@@ -1,0 +1,1 @@
+// NeuralLayers module
