@@ -43,13 +43,16 @@ let package = Package(
         .target(name: "Shapes", dependencies: ["Kernels"], swiftSettings: release),
         .target(name: "Evaluation", dependencies: ["Shapes", "ImageIO"], swiftSettings: release),
 
+        // the on-disk gallery (PNG files + SQLite index) and pictures in the terminal
+        .target(name: "Gallery", dependencies: ["ImageIO", "CSQLite"], swiftSettings: release),
+        .target(name: "TerminalGraphics", dependencies: ["ImageIO", "CSixel", "CShims"], swiftSettings: release),
         // the ncurses studio
         .target(name: "Studio", dependencies: ["CNcursesW", "CShims"], swiftSettings: release),
 
         .executableTarget(name: "lidit", dependencies: [
             "Studio",
             "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
-            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling",
+            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
@@ -61,6 +64,8 @@ let package = Package(
         .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),
+        .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
     ]
