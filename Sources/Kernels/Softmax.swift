@@ -24,14 +24,10 @@ public func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
         for j in 0..<count { row[j] = 0 }
         return
     }
-    var total: Float = 0
-    for j in 0..<count {
-        let e = expf(row[j] - maxValue)
-        row[j] = e
-        total += e
-    }
-    let inv = 1 / total
-    for j in 0..<count { row[j] *= inv }
+    for j in 0..<count { row[j] -= maxValue }
+    vexp(row, into: row, count: count)
+    let total = Float(sum(row, count: count))
+    scale(row, by: 1 / total, into: row, count: count)
 }
 
 /// Backward of y = softmax(x) per row: dx = y ⊙ (dy − Σ dy⊙y).
