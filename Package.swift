@@ -24,8 +24,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CShims", dependencies: ["CPNG", "CNcursesW", "CBLAS"]),
 
-        // numeric kernels
-        .target(name: "Kernels", dependencies: ["CBLAS", "CShims"], swiftSettings: release),
+        // numeric kernels (element-wise inner loops in C, where clang vectorises them)
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CShims", "CKernels"], swiftSettings: release),
         // model files and tokenizers
         .target(name: "ModelFiles", dependencies: ["Kernels"], swiftSettings: release),
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),

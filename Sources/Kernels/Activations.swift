@@ -1,25 +1,9 @@
+import CKernels
 import Foundation
-
-/// Applies a SIMD16 function over a buffer; the tail is padded so every element takes one path.
-@inline(__always)
-func mapSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ f: (SIMD16<Float>) -> SIMD16<Float>) {
-    var i = 0
-    while i + 16 <= count {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(y + i).storeBytes(of: f(v), as: SIMD16<Float>.self)
-        i += 16
-    }
-    if i < count {
-        var tail = SIMD16<Float>(repeating: 0)
-        for j in 0..<(count - i) { tail[j] = x[i + j] }
-        let r = f(tail)
-        for j in 0..<(count - i) { y[i + j] = r[j] }
-    }
-}
 
 /// SiLU(x) = x·σ(x)
 public func silu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    mapSIMD(x, y, count) { v in v / (1 + vexp(-v)) }
+    lidit_silu(x, y, count)
 }
 
 public func siluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
@@ -34,11 +18,7 @@ private let geluCoefficient: Float = 0.044715
 
 /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — Gemma's and DiT's form.
 public func geluTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    // 1 + tanh(u) = 2 − 2/(e^{2u} + 1)
-    mapSIMD(x, y, count) { v in
-        let u = sqrt2OverPi * (v + geluCoefficient * v * v * v)
-        return 0.5 * v * (2 - 2 / (vexp(2 * u) + 1))
-    }
+    lidit_gelu_tanh(x, y, count)
 }
 
 public func geluTanhBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
