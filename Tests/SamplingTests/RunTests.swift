@@ -112,4 +112,56 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(Prediction.velocity(x: 1, cleanEstimate: 0, sigma: 0), 20)
         XCTAssertEqual(Prediction.velocity(x: 1, cleanEstimate: 0, sigma: 0, sigmaFloor: 0.5), 2)
     }
+
+    /// DDIM's fresh noise at η = 1 is the DDPM posterior's: for a point mass at c (so x̂0 = c),
+    /// one step from σ to σn gives x_n ~ N(αn·c + √(σn² − s²)·ε̂, s²) with
+    /// s² = σ²_{t|s}·σn²/σ², σ²_{t|s} = σ² − (α/αn)²·σn² (the forward step's variance).
+    /// The step's fresh noise is the seed's stream at counter ⌈n/4⌉ (one row of blocks in).
+    func testDDIMNoiseIsTheDDPMPosteriorVariance() throws {
+        let n = 32
+        let c: Float = 0.7
+        let pointMass = Denoiser(prediction: .cleanImage) { [Float](repeating: c, count: $0.x.count) }
+        let (sigma, next) = (0.6, 0.3)
+        let (alpha, alphaNext) = (1 - sigma, 1 - next)
+        let start = RandomGenerator(seed: 100).normals(count: n)
+        let fresh = RandomGenerator(seed: 4, counter: UInt64((n + 3) / 4)).normals(count: n)
+        for eta in [1.0, 0.5] {
+            let run = Run(denoiser: pointMass, guidance: Guidance(scale: 1, rescale: 0, interval: .always),
+                          sigmas: [sigma, next], seeds: [4], elementsPerRow: n, onStep: nil)
+            let out = try run.ddim(start, eta: eta)
+            let forwardVariance = sigma * sigma - pow(alpha / alphaNext * next, 2)
+            let s = eta * (forwardVariance * next * next / (sigma * sigma)).squareRoot()
+            for k in 0..<n {
+                let epsilon = (Double(start[k]) - alpha * Double(c)) / sigma
+                let expected = alphaNext * Double(c) + (next * next - s * s).squareRoot() * epsilon + s * Double(fresh[k])
+                XCTAssertEqual(Double(out[k]), expected, accuracy: 1e-5, "η = \(eta)")
+            }
+        }
+    }
+
+    /// One Euler-a step as ComfyUI's `sample_euler_ancestral_RF` writes it, for a point mass at c.
+    /// Whatever η, the result has signal αn·c and noise of variance exactly σn².
+    func testEulerAncestralStep() throws {
+        let n = 32
+        let c: Float = -0.4
+        let pointMass = Denoiser(prediction: .cleanImage) { [Float](repeating: c, count: $0.x.count) }
+        let (sigma, next) = (0.8, 0.5)
+        let start = RandomGenerator(seed: 100).normals(count: n)
+        let fresh = RandomGenerator(seed: 4, counter: UInt64((n + 3) / 4)).normals(count: n)
+        for eta in [0.0, 0.5, 1.0, 3.0] {
+            let run = Run(denoiser: pointMass, guidance: Guidance(scale: 1, rescale: 0, interval: .always),
+                          sigmas: [sigma, next], seeds: [4], elementsPerRow: n, onStep: nil)
+            let out = try run.eulerAncestral(start, eta: eta)
+            let down = max(0, next * (1 + (next / sigma - 1) * eta))   // η = 3 clamps to 0
+            let (alphaNext, alphaDown) = (1 - next, 1 - down)
+            let renoise = (next * next - pow(down * alphaNext / alphaDown, 2)).squareRoot()
+            for k in 0..<n {
+                let stepped = down / sigma * Double(start[k]) + (1 - down / sigma) * Double(c)
+                let expected = alphaNext / alphaDown * stepped + renoise * Double(fresh[k])
+                XCTAssertEqual(Double(out[k]), expected, accuracy: 1e-5, "η = \(eta)")
+            }
+            // noise part = (αn/α_down)·σ_down·ε + renoise·z: the coefficients' squares sum to σn²
+            XCTAssertEqual(pow(alphaNext / alphaDown * down, 2) + renoise * renoise, next * next, accuracy: 1e-12)
+        }
+    }
 }
