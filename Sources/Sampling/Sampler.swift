@@ -2,14 +2,15 @@ import Foundation
 import Kernels
 
 /// What a step callback sees, after step `step` has moved the sample from `sigma` to `nextSigma`.
-public struct StepInfo {
+public struct StepInfo: Sendable {
     /// 0-based index of the step just finished.
     public let step: Int
     public let steps: Int
     public let sigma: Double
     public let nextSigma: Double
-    /// The (guided) clean estimate x̂0 the step was taken with, `[rows, elementsPerRow]`:
-    /// what a preview should show, since the noisy sample itself looks like static for most steps.
+    /// The (guided) clean estimate x̂0 the step was taken with (Heun: the first of its two),
+    /// `[rows, elementsPerRow]`: what a preview should show, since the noisy sample itself looks
+    /// like static for most steps. After the last step it equals the result.
     public let denoised: [Float]
     public let rows: Int
     public let elementsPerRow: Int
