@@ -28,21 +28,26 @@ public enum PromptSets {
     public static func positionalBias(count: Int = 200, seed: UInt64 = seed) -> [BenchmarkCase] {
         var rng = SplitMix64(seed: seed, index: 99)
         return unique(count: count) {
-            let n = rng.int(in: 3...4)
-            let shapes = rng.shuffled(ShapeKind.allCases).prefix(n)
-            var colors = rng.shuffled(Palette.colors)
-            let groups = shapes.map { shape in
-                let color = colors.first { CombinationPolicy.training.allows(color: $0, shape: shape) }!
-                colors.removeAll { $0 == color }
-                return ObjectGroup(shape: shape, color: color)
+            let groups = probeDescription(using: &rng).groups
+            let segments = groups.map { group -> String in
+                let words = "\(group.color!.rawValue) \(group.shape.rawValue)"
+                return CaptionGrammar.indefiniteArticle(before: words) + " " + words
             }
-            let segments = groups.map { "a \($0.color!.rawValue) \($0.shape.rawValue)" }
-                .map { $0.replacingOccurrences(of: "a orange", with: "an orange") }
             let comma = rng.chance(0.5) ? "," : ""
             let opening = rng.pick(weighted: [("", 0.6), ("a photo of ", 0.2), ("a picture of ", 0.2)])
             let prompt = opening + segments.dropLast().joined(separator: ", ") + comma + " and " + segments.last!
             return BenchmarkCase(prompt: prompt, task: .positionalBias, objects: groups)
         }
+    }
+
+    static func probeDescription(using rng: inout SplitMix64) -> SceneDescription {
+        let shapes = rng.shuffled(ShapeKind.allCases).prefix(rng.int(in: 3...4))
+        var colors = rng.shuffled(Palette.colors)
+        return SceneDescription(groups: shapes.map { shape in
+            let color = colors.first { CombinationPolicy.training.allows(color: $0, shape: shape) }!
+            colors.removeAll { $0 == color }
+            return ObjectGroup(shape: shape, color: color)
+        })
     }
 
     /// Writes the three sets into `directory`; returns the paths written.
@@ -110,7 +115,7 @@ public enum PromptSets {
         case .colorAttribute:
             return SceneDescription(groups: pairWithColors(shapes(2)))
         case .positionalBias:
-            return positionalBias(count: 1, seed: rng.next())[0].description
+            return probeDescription(using: &rng)
         }
     }
 

@@ -60,8 +60,12 @@ public struct CaptionGrammar: Sendable {
 
     private func determiner(count: Int, before body: String, using rng: inout SplitMix64) -> String {
         if count > 1 { return Self.numberWords[count] + " " }
-        let article = "aeiou".contains(body.first ?? "x") ? "an " : "a "
-        return rng.pick(weighted: [(article, 0.8), ("one ", 0.1), ("", 0.1)])
+        return rng.pick(weighted: [(Self.indefiniteArticle(before: body) + " ", 0.8), ("one ", 0.1), ("", 0.1)])
+    }
+
+    /// "an" before a vowel ("an orange star"), else "a": enough for this vocabulary.
+    public static func indefiniteArticle(before phrase: String) -> String {
+        "aeiou".contains(phrase.first ?? "x") ? "an" : "a"
     }
 
     /// Spelled-out counts; index = count.
