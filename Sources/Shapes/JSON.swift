@@ -30,7 +30,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     private var isSmall: Bool {
         switch self {
         case .array(let items): items.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
-        case .object(let members): serialized().count <= 100 && members.allSatisfy { if case .array(let a) = $0.1 { a.isEmpty } else if case .object = $0.1 { false } else { true } }
+        case .object(let members): serialized().count <= 200 && members.allSatisfy { if case .array(let a) = $0.1 { a.isEmpty } else if case .object = $0.1 { false } else { true } }
         default: true
         }
     }
