@@ -14,7 +14,9 @@ public struct FloatImage: Equatable, Sendable {
 
     public init(width: Int, height: Int, fill: RGB8) {
         let c = fill.unit
-        self.init(width: width, height: height, pixels: Array((0..<width * height).map { _ in [c.x, c.y, c.z] }.joined()))
+        var pixels = [Float](repeating: 0, count: width * height * 3)
+        for i in stride(from: 0, to: pixels.count, by: 3) { (pixels[i], pixels[i + 1], pixels[i + 2]) = (c.x, c.y, c.z) }
+        self.init(width: width, height: height, pixels: pixels)
     }
 
     public subscript(x: Int, y: Int) -> SIMD3<Float> {
@@ -41,17 +43,20 @@ public struct FloatImage: Equatable, Sendable {
 /// One shape placed on a pixel grid: its outline scaled by `radius` pixels with its centroid at
 /// (`centerX`, `centerY`) in pixel coordinates (pixel (i, j) covers [i, i+1] × [j, j+1]).
 public struct ShapeStamp: Sendable {
-    public var shape: ShapeKind
-    public var centerX: Double, centerY: Double
-    public var radius: Double
+    public let shape: ShapeKind
+    public let centerX: Double, centerY: Double
+    public let radius: Double
+    /// Looked up once: `coverage` runs per pixel.
+    private let geometry: UnitGeometry
 
     public init(shape: ShapeKind, centerX: Double, centerY: Double, radius: Double) {
         self.shape = shape; self.centerX = centerX; self.centerY = centerY; self.radius = radius
+        geometry = shape.unitGeometry
     }
 
     /// Pixels the shape may touch, clipped to a width × height grid.
     public func pixelBounds(width: Int, height: Int) -> (x: Range<Int>, y: Range<Int>) {
-        let g = shape.unitGeometry
+        let g = geometry
         let x0 = max(0, Int((centerX + g.minX * radius).rounded(.down)))
         let x1 = min(width, Int((centerX + g.maxX * radius).rounded(.up)))
         let y0 = max(0, Int((centerY + g.minY * radius).rounded(.down)))
@@ -61,7 +66,7 @@ public struct ShapeStamp: Sendable {
 
     /// Fraction of pixel (x, y) inside the outline, from `samples` × `samples` stratified points.
     public func coverage(x: Int, y: Int, samples: Int = 4) -> Float {
-        let g = shape.unitGeometry
+        let g = geometry
         // Unit coordinates of the outline's own origin, which sits `centroid` away from the centroid.
         let inverse = 1 / radius
         var hits = 0

@@ -128,3 +128,18 @@ final class SceneTests: XCTestCase {
         XCTAssertEqual(PositionRule.relations(of: box(0.45, 0.2), to: box(0.55, 0.8)), [.above])
     }
 }
+
+final class DatasetThroughputTests: XCTestCase {
+    /// Training wants well over 64 examples a second (DESIGN.md §3: ~230k samples/hour to beat);
+    /// data must never be the bottleneck.
+    func testExamplesPerSecond() {
+        let dataset = ShapesDataset(seed: 3, resolution: 64)
+        let start = Date()
+        var pixels = 0
+        for index in 0..<2000 { pixels += dataset.example(index).image.pixels.count }
+        let rate = 2000 / Date().timeIntervalSince(start)
+        print("shapes dataset: \(Int(rate)) examples/s at 64×64 (one core)")
+        XCTAssertEqual(pixels, 2000 * 64 * 64 * 3)
+        XCTAssertGreaterThan(rate, 1000)
+    }
+}
