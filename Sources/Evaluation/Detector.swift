@@ -132,18 +132,17 @@ private struct DetectionPass {
     /// Splits a component whose strong pixels name two or more colors in force (touching objects of
     /// different colors): each significant color seeds a region, every pixel joins the nearest seed.
     func splitByColor(_ pixels: [Int]) -> [(pixels: [Int], color: PaletteColor)] {
-        let strongest = pixels.map { contrast[$0] }.max() ?? 0
+        let strong = strongPixels(pixels)
         var labels: [Int: PaletteColor] = [:]
         var tally: [PaletteColor: Int] = [:]
-        for p in pixels where contrast[p] >= 0.6 * strongest {
+        for p in strong {
             let color = classifier.classify(image[p % width, p / width]).color
             labels[p] = color
             tally[color, default: 0] += 1
         }
-        let strongCount = labels.count
-        let significant = Set(tally.filter { Double($0.value) >= max(minArea / 2, 0.15 * Double(strongCount)) }.keys)
+        let significant = Set(tally.filter { Double($0.value) >= max(minArea / 2, 0.15 * Double(strong.count)) }.keys)
         // One color: name it from the mean of the strong pixels, steadier than a per-pixel vote.
-        guard significant.count >= 2 else { return [(pixels, classifier.classify(meanColor(of: Array(labels.keys))).color)] }
+        guard significant.count >= 2 else { return [(pixels, classifier.classify(meanColor(of: strong)).color)] }
 
         let assigned = growSeeds(pixels: pixels, seeds: labels.filter { significant.contains($0.value) })
         var parts: [(pixels: [Int], color: PaletteColor)] = []
@@ -152,6 +151,13 @@ private struct DetectionPass {
             for part in components(of: mask) { parts.append((part, color)) }
         }
         return parts
+    }
+
+    /// The pixels that stand out most from the background: the object's core, away from its
+    /// anti-aliased rim.
+    func strongPixels(_ pixels: [Int]) -> [Int] {
+        let strongest = pixels.map { contrast[$0] }.max() ?? 0
+        return pixels.filter { contrast[$0] >= 0.6 * strongest }
     }
 
     func meanColor(of pixels: [Int]) -> SIMD3<Float> {
@@ -209,25 +215,34 @@ private struct DetectionPass {
         return [object]
     }
 
+    /// Per-pixel coverage of one object, with its pixels in ascending order so that sums, and so
+    /// reports, come out the same in every run.
+    struct CoverageMap {
+        var pixels: [Int] = []
+        var alpha: [Int: Float] = [:]
+    }
+
     /// Coverage of each pixel of the region and of the one-pixel rim around it that no other
     /// foreground holds (the faint anti-aliased edge).
-    func coverageMap(_ pixels: [Int], color: PaletteColor) -> [Int: Float] {
-        var map: [Int: Float] = [:]
-        for p in pixels { map[p] = classifier.coverage(of: image[p % width, p / width], by: color) }
+    func coverageMap(_ pixels: [Int], color: PaletteColor) -> CoverageMap {
+        var map = CoverageMap()
+        for p in pixels { map.alpha[p] = classifier.coverage(of: image[p % width, p / width], by: color) }
         for p in pixels {
             forEachNeighbour(of: p, diagonal: true) { q in
-                if map[q] == nil && contrast[q] <= detector.foregroundThreshold {
-                    map[q] = classifier.coverage(of: image[q % width, q / width], by: color)
+                if map.alpha[q] == nil && contrast[q] <= detector.foregroundThreshold {
+                    map.alpha[q] = classifier.coverage(of: image[q % width, q / width], by: color)
                 }
             }
         }
+        map.pixels = map.alpha.keys.sorted()
         return map
     }
 
-    func measure(_ coverage: [Int: Float], pixels: [Int], color: PaletteColor) -> DetectedObject? {
+    func measure(_ coverage: CoverageMap, pixels: [Int], color: PaletteColor) -> DetectedObject? {
         var area = 0.0, sumX = 0.0, sumY = 0.0
         var minX = width, maxX = -1, minY = height, maxY = -1
-        for (p, alpha) in coverage {
+        for p in coverage.pixels {
+            let alpha = coverage.alpha[p]!
             let x = p % width, y = p / width, a = Double(alpha)
             area += a; sumX += a * (Double(x) + 0.5); sumY += a * (Double(y) + 0.5)
             if alpha >= 0.5 { minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y) }
@@ -242,8 +257,7 @@ private struct DetectionPass {
             let fit = softIoU(coverage, ShapeStamp(shape: shape, centerX: cx, centerY: cy, radius: radius))
             if fit > best.fit { best = (shape, fit, radius) }
         }
-        let strongest = pixels.map { contrast[$0] }.max() ?? 0
-        let core = meanColor(of: pixels.filter { contrast[$0] >= 0.6 * strongest })
+        let core = meanColor(of: strongPixels(pixels))
         let box = ObjectBox(minX: Double(minX) / Double(width), maxX: Double(maxX + 1) / Double(width),
                             minY: Double(minY) / Double(height), maxY: Double(maxY + 1) / Double(height),
                             centerX: cx / Double(width), centerY: cy / Double(height))
@@ -253,7 +267,7 @@ private struct DetectionPass {
     }
 
     /// Σ min(observed, template) / Σ max(observed, template) over both supports.
-    func softIoU(_ coverage: [Int: Float], _ stamp: ShapeStamp) -> Double {
+    func softIoU(_ coverage: CoverageMap, _ stamp: ShapeStamp) -> Double {
         var intersection: Float = 0, union: Float = 0
         var visited = Set<Int>()
         let bounds = stamp.pixelBounds(width: width, height: height)
@@ -261,19 +275,19 @@ private struct DetectionPass {
             for x in bounds.x {
                 let p = y * width + x
                 let t = stamp.coverage(x: x, y: y, samples: detector.templateSamples)
-                let o = coverage[p] ?? 0
+                let o = coverage.alpha[p] ?? 0
                 intersection += min(o, t); union += max(o, t)
                 visited.insert(p)
             }
         }
-        for (p, o) in coverage where !visited.contains(p) { union += o }
+        for p in coverage.pixels where !visited.contains(p) { union += coverage.alpha[p]! }
         return union > 0 ? Double(intersection / union) : 0
     }
 
     /// Seed sets for splitting a region: the pieces of its half-covered mask after 1, 2, ...
     /// erosions, at the first depths where it falls apart into two or more pieces.
-    func erosionSeeds(_ pixels: [Int], coverage: [Int: Float]) -> [[Int: Int]] {
-        var mask = maskOf(pixels.filter { (coverage[$0] ?? 0) >= 0.5 })
+    func erosionSeeds(_ pixels: [Int], coverage: CoverageMap) -> [[Int: Int]] {
+        var mask = maskOf(pixels.filter { (coverage.alpha[$0] ?? 0) >= 0.5 })
         var result: [[Int: Int]] = []
         while mask.contains(true) && result.count < 3 {
             var eroded = mask
