@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "PromptEncoder", dependencies: ["NeuralLayers", "LLM", "Tokenizers", "ModelFiles"], swiftSettings: release),
         .target(name: "Diffusion", dependencies: ["NeuralLayers", "PromptEncoder"], swiftSettings: release),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: release),
+        // training: the shapes dataset, the LLM feature cache, the trainer; generation from a trained model
+        .target(name: "Training", dependencies: ["Diffusion", "PromptEncoder", "Sampling", "Shapes", "ImageIO", "ModelFiles", "Kernels"],
+                swiftSettings: release),
         // imaging (PNG files); below training so sample grids can be written
         .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
         // the "shapes" domain: scene specs, renderer, captions; and the prompt-following benchmark
@@ -53,7 +56,7 @@ let package = Package(
         .executableTarget(name: "lidit", dependencies: [
             "Studio",
             "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
-            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics",
+            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
