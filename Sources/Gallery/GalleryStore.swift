@@ -90,10 +90,14 @@ public final class GalleryStore: @unchecked Sendable {
     private let lock = NSLock()
     private var db: SQLiteDB?
     private var ftsKind = "none"
+    /// Files skipped by the last sync.
     private var _warnings: [GalleryWarning] = []
+    /// Problems with the index itself (rebuilt, unavailable, behind) since this store was opened.
+    private var indexWarnings: [GalleryWarning] = []
 
-    /// Files skipped by the last `sync` (corrupt or truncated PNGs, foreign files).
-    public var warnings: [GalleryWarning] { lock.withLock { _warnings } }
+    /// Files skipped by the last `sync` (corrupt or truncated PNGs, foreign files), then index
+    /// problems met since the store was opened.
+    public var warnings: [GalleryWarning] { lock.withLock { _warnings + indexWarnings } }
     public var indexPath: String { root + "/" + Self.indexFileName }
     public var trashPath: String { root + "/" + Self.trashFolderName }
     public var thumbsPath: String { root + "/" + Self.thumbsFolderName }
@@ -136,7 +140,7 @@ public final class GalleryStore: @unchecked Sendable {
         } catch let e as SQLiteError {
             // An unusable index (read-only folder, full disk) must not make the pictures unreachable.
             db = nil
-            _warnings.append(GalleryWarning(file: Self.indexFileName, message: "index unavailable (\(e)); listing from files"))
+            indexWarnings.append(GalleryWarning(file: Self.indexFileName, message: "index unavailable (\(e)); listing from files"))
         }
     }
 
@@ -186,7 +190,7 @@ public final class GalleryStore: @unchecked Sendable {
         rename(indexPath, indexPath + ".damaged-\(stamp)")
         unlink(indexPath + "-wal")
         unlink(indexPath + "-shm")
-        _warnings.append(GalleryWarning(file: Self.indexFileName, message: "index was damaged; rebuilt from the pictures"))
+        indexWarnings.append(GalleryWarning(file: Self.indexFileName, message: "index was damaged; rebuilt from the pictures"))
     }
 
     /// Runs `body` on the index; a damaged index is rebuilt once and `body` retried.
@@ -469,7 +473,7 @@ public final class GalleryStore: @unchecked Sendable {
             do {
                 _ = try withIndex { d in try d.transaction { try upsert(d, entry) } }
             } catch {
-                _warnings.append(GalleryWarning(file: finalName, message: "saved, but not indexed yet: \(error)"))
+                indexWarnings.append(GalleryWarning(file: finalName, message: "saved, but not indexed yet: \(error)"))
             }
         }
         return entry
