@@ -428,7 +428,9 @@ public final class GalleryStore: @unchecked Sendable {
     @discardableResult
     public func save(image: RGBImage, settings: GenerationSettings) throws -> GalleryEntry {
         var s = settings
-        if s.width <= 0 || s.height <= 0 { s.width = image.width; s.height = image.height }
+        // The file's Size is the picture's.
+        s.width = image.width
+        s.height = image.height
         let png = PNGFile(image: image, texts: PictureMetadata.textChunks(for: s))
         let tmp = root + "/.tmp-\(getpid())-\(UUID().uuidString).png"
         do {

@@ -146,6 +146,13 @@ public struct TerminalCapabilities: Sendable, Equatable {
     /// Sixel palette size to use: the terminal's register count when it reported one, at most 256.
     public var sixelColors: Int { max(2, min(256, colorRegisters ?? 256)) }
 
+    /// TIOCGWINSZ: rows, columns and (often 0) pixel size of the terminal on `fd`.
+    public static func windowSize(fd: Int32) -> (rows: Int, cols: Int, xpx: Int, ypx: Int)? {
+        var r: Int32 = 0, c: Int32 = 0, xp: Int32 = 0, yp: Int32 = 0
+        guard lidit_terminal_size(fd, &r, &c, &xp, &yp) == 0 else { return nil }
+        return (Int(r), Int(c), Int(xp), Int(yp))
+    }
+
     /// Detects through `/dev/tty` (queries need the controlling terminal, whatever stdout is).
     public static func detect(timeout: Double = 0.5,
                               environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -158,11 +165,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
     /// Detects using an open terminal `fd` (-1: none, decide from the environment alone).
     public static func detect(fd: Int32, timeout: Double = 0.5, environment env: [String: String]) -> TerminalCapabilities {
         var notes: [String] = []
-        var winsize: (rows: Int, cols: Int, xpx: Int, ypx: Int)? = nil
-        if fd >= 0 {
-            var r: Int32 = 0, c: Int32 = 0, xp: Int32 = 0, yp: Int32 = 0
-            if lidit_terminal_size(fd, &r, &c, &xp, &yp) == 0 { winsize = (Int(r), Int(c), Int(xp), Int(yp)) }
-        }
+        let winsize = fd >= 0 ? windowSize(fd: fd) : nil
         let override = graphicsOverride(env)
         let cellOverride = env["LIDIT_CELL_SIZE"].flatMap(parseSize)
         let term = env["TERM"] ?? ""
