@@ -94,6 +94,14 @@ public enum SixelEncoder {
         "\u{1B}Ptmux;" + payload.replacingOccurrences(of: "\u{1B}", with: "\u{1B}\u{1B}") + "\u{1B}\\"
     }
 
+    /// A sixel passed through tmux and drawn at a given cell of the *outer* terminal (1-based):
+    /// the outer cursor is saved, moved, and restored inside the passthrough, so tmux's idea of
+    /// where the cursor is stays right. (tmux does not know about the picture: reserve the cells
+    /// first, and redraw after tmux repaints the pane.)
+    public static func wrapForTmux(_ sixel: String, outerRow: Int, outerColumn: Int) -> String {
+        wrapForTmux("\u{1B}7\u{1B}[\(outerRow);\(outerColumn)H" + sixel + "\u{1B}8")
+    }
+
     private static func encodeIndexed(_ idx: [UInt8], width w: Int, height h: Int, factor: Int, palette: [UInt8],
                                       out: OpaquePointer) throws {
         let W = w * factor, H = h * factor

@@ -299,9 +299,32 @@ public struct TerminalCapabilities: Sendable, Equatable {
         return false
     }
 
-    /// Sends the queries and collects replies until DA1 arrives or `timeout` passes. The terminal
-    /// is put in non-canonical, no-echo mode meanwhile so the replies are not shown.
+    /// Sends the queries and collects replies until DA1 arrives or `timeout` passes.
     static func query(fd: Int32, timeout: Double) -> TerminalReplies? {
+        guard let bytes = exchange(fd: fd, send: TerminalReplies.query, timeout: timeout, until: {
+            // DA1 is the last query; its answer means every other answer has arrived.
+            TerminalReplies.parse($0).deviceAttributes != nil
+        }) else { return nil }
+        return TerminalReplies.parse(bytes)
+    }
+
+    /// The cursor position (1-based row, column) from DSR `CSI 6 n` → `CSI row ; col R`.
+    /// Inside tmux the pane answers, relative to the pane.
+    public static func cursorPosition(fd: Int32, timeout: Double = 0.5) -> (row: Int, col: Int)? {
+        func find(_ b: [UInt8]) -> (Int, Int)? {
+            let s = String(decoding: b, as: UTF8.self)
+            guard let r = s.range(of: "\u{1B}\\[([0-9]+);([0-9]+)R", options: .regularExpression) else { return nil }
+            let body = s[r].dropFirst(2).dropLast()
+            let p = body.split(separator: ";").compactMap { Int($0) }
+            return p.count == 2 ? (p[0], p[1]) : nil
+        }
+        guard let bytes = exchange(fd: fd, send: "\u{1B}[6n", timeout: timeout, until: { find($0) != nil }) else { return nil }
+        return find(bytes)
+    }
+
+    /// Writes `send` with the terminal in non-canonical, no-echo mode (so replies are not shown)
+    /// and collects input until `until` is satisfied or `timeout` passes; settings are restored.
+    static func exchange(fd: Int32, send: String, timeout: Double, until: ([UInt8]) -> Bool) -> [UInt8]? {
         var saved = termios()
         guard tcgetattr(fd, &saved) == 0 else { return nil }
         var raw = saved
@@ -313,7 +336,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
         guard tcsetattr(fd, TCSANOW, &raw) == 0 else { return nil }
         defer { tcsetattr(fd, TCSANOW, &saved) }
 
-        let q = Array(TerminalReplies.query.utf8)
+        let q = Array(send.utf8)
         var off = 0
         while off < q.count {
             let n = q[off...].withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
@@ -333,9 +356,28 @@ public struct TerminalCapabilities: Sendable, Equatable {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
             bytes += buf[0..<n]
-            // DA1 is the last query; its answer means every other answer has arrived.
-            if TerminalReplies.parse(bytes).deviceAttributes != nil { break }
+            if until(bytes) { break }
         }
-        return TerminalReplies.parse(bytes)
+        return bytes
+    }
+
+    /// The top-left cell of the current tmux pane in the outer terminal (0-based), from
+    /// `tmux display-message`; nil outside tmux or if tmux cannot be asked.
+    public static func tmuxPaneOrigin(environment env: [String: String] = ProcessInfo.processInfo.environment) -> (top: Int, left: Int)? {
+        guard let t = env["TMUX"], !t.isEmpty else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var args = ["tmux", "display-message", "-p"]
+        if let pane = env["TMUX_PANE"], !pane.isEmpty { args += ["-t", pane] }
+        p.arguments = args + ["#{pane_top} #{pane_left}"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+        guard p.terminationStatus == 0, parts.count == 2 else { return nil }
+        return (parts[0], parts[1])
     }
 }

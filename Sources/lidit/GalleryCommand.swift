@@ -23,11 +23,11 @@ struct GalleryLocation: ParsableArguments {
     @Option(name: .customLong("dir"), help: "The gallery folder (default: $LIDIT_GALLERY or the XDG data folder).")
     var dir: String?
 
-    func open() throws -> GalleryStore {
+    func open(printWarnings: Bool = true) throws -> GalleryStore {
         let root = dir ?? GalleryStore.defaultRoot()
         let store: GalleryStore
         do { store = try GalleryStore(root: root) } catch { throw CLIError("cannot open the gallery at \(root): \(error)") }
-        for w in store.warnings { TerminalOutput.warn(w.description) }
+        if printWarnings { for w in store.warnings { TerminalOutput.warn(w.description) } }
         return store
     }
 }
@@ -108,7 +108,7 @@ func loadPicture(_ ref: String, location: GalleryLocation) throws -> (path: Stri
     var isDir: ObjCBool = false
     if ref.contains("/") || ref.lowercased().hasSuffix(".png"), FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), !isDir.boolValue {
         let png: PNGFile
-        do { png = try PNGFile.read(path: ref) } catch { throw CLIError("cannot read \(ref): \(error)") }
+        do { png = try PNGFile.read(path: ref) } catch { throw CLIError("cannot read \(error)") }
         let m = PictureMetadata.read(png)
         return (ref, m.settings, m.source, m.parametersText)
     }
@@ -143,7 +143,7 @@ struct GalleryShow: ParsableCommand {
         TerminalOutput.writeStdout("File:      \(p.path)\n" + TerminalOutput.describe(p.settings, source: p.source, parameters: p.parameters) + "\n")
         if noImage { return }
         let img: RGBImage
-        do { img = try PNGFile.read(path: p.path).image } catch { throw CLIError("cannot read \(p.path): \(error)") }
+        do { img = try PNGFile.read(path: p.path).image } catch { throw CLIError("cannot read \(error)") }
         try TerminalOutput.printPicture(img, options: picture)
     }
 }
@@ -237,7 +237,7 @@ struct GalleryRebuild: ParsableCommand {
     @OptionGroup var location: GalleryLocation
 
     func run() throws {
-        let store = try location.open()
+        let store = try location.open(printWarnings: false)
         let r = try store.rebuildIndex()
         for w in store.warnings { TerminalOutput.warn(w.description) }
         print("indexed \(r.added) pictures, skipped \(r.skipped) files")

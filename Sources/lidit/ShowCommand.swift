@@ -59,7 +59,8 @@ enum TerminalOutput {
             let note = caps.notes.isEmpty ? "" : " (\(caps.notes.joined(separator: "; ")))"
             FileHandle.standardError.write(Data(("terminal: graphics=\(caps.graphics.rawValue)\(note), colors=\(caps.colorMode.rawValue), "
                 + "cell=\(caps.cellSize) from \(caps.cellSizeSource), \(caps.columns)x\(caps.rows), "
-                + "multiplexer=\(caps.multiplexer.rawValue), passthrough=\(caps.sixelPassthrough.rawValue)\n").utf8))
+                + "multiplexer=\(caps.multiplexer.rawValue), passthrough=\(caps.sixelPassthrough.rawValue), "
+                + "sixel registers=\(caps.colorRegisters.map(String.init) ?? "?")\n").utf8))
         }
         let mode: GraphicsMode
         switch options.mode {
@@ -76,6 +77,10 @@ enum TerminalOutput {
             // Forced sixel inside a multiplexer that does not draw it: pass it through.
             c.sixelPassthrough = caps.multiplexer == .tmux ? .tmux : .screen
         }
+        if mode == .sixel, c.sixelPassthrough == .tmux, isatty(STDOUT_FILENO) != 0 {
+            try printThroughTmux(image, capabilities: c, options: options)
+            return
+        }
         let rendered: RenderedPicture
         do {
             rendered = try TerminalPicture.render(image, capabilities: c, mode: mode, maxColumns: options.width,
@@ -84,6 +89,29 @@ enum TerminalOutput {
             throw CLIError("cannot draw the picture: \(error)")
         }
         writeStdout(rendered.text + "\n")
+    }
+
+    /// tmux without sixel of its own: reserve the rows in the pane, then pass the picture to the
+    /// outer terminal positioned at those rows (pane origin from tmux, cursor from DSR).
+    static func printThroughTmux(_ image: RGBImage, capabilities caps: TerminalCapabilities, options: PictureOptions) throws {
+        var inner = caps
+        inner.sixelPassthrough = .none
+        let r: RenderedPicture
+        do {
+            r = try TerminalPicture.render(image, capabilities: inner, mode: .sixel, maxColumns: options.width,
+                                           maxRows: options.height ?? max(4, caps.rows - 2), scale: options.scale)
+        } catch {
+            throw CLIError("cannot draw the picture: \(error)")
+        }
+        writeStdout(String(repeating: "\n", count: r.rows) + "\u{1B}[\(r.rows)A")
+        let tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        defer { if tty >= 0 { close(tty) } }
+        if tty >= 0, let pos = TerminalCapabilities.cursorPosition(fd: tty), let origin = TerminalCapabilities.tmuxPaneOrigin() {
+            writeStdout(SixelEncoder.wrapForTmux(r.text, outerRow: origin.top + pos.row, outerColumn: origin.left + pos.col))
+        } else {
+            writeStdout(SixelEncoder.wrapForTmux(r.text))
+        }
+        writeStdout(String(repeating: "\n", count: r.rows))
     }
 
     /// The settings of a picture as labelled lines.
@@ -151,7 +179,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let png: PNGFile
-        do { png = try PNGFile.read(path: file) } catch { throw CLIError("cannot read \(file): \(error)") }
+        do { png = try PNGFile.read(path: file) } catch { throw CLIError("cannot read \(error)") }
         if info {
             let meta = PictureMetadata.read(png)
             TerminalOutput.writeStdout(TerminalOutput.describe(meta.settings, source: meta.source, parameters: meta.parametersText) + "\n")
