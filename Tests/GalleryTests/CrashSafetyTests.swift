@@ -60,7 +60,17 @@ final class CrashSafetyTests: XCTestCase {
         for round in 0..<rounds {
             let p = try spawnChild(["LIDIT_TEST_CHILD": "writer", "LIDIT_TEST_ROOT": root, "LIDIT_TEST_LOG": log,
                                     "LIDIT_TEST_SEED": String(round * 100_000)])
-            usleep(UInt32.random(in: 30_000...700_000, using: &rng))
+            if round % 2 == 0 {
+                // Mid-run: wait (on a busy machine, as long as it takes) for the writer's first
+                // save of this round, then kill it a random moment later.
+                let before = try loggedNames().count
+                let deadline = Date().addingTimeInterval(30)
+                while try loggedNames().count == before, p.isRunning, Date() < deadline { usleep(5_000) }
+                usleep(UInt32.random(in: 0...250_000, using: &rng))
+            } else {
+                // Any moment, start-up (opening and syncing the index) included.
+                usleep(UInt32.random(in: 0...700_000, using: &rng))
+            }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the writer stopped by itself (round \(round))")
