@@ -1,1 +1,0 @@
-// TerminalGraphics module
