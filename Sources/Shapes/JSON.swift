@@ -27,16 +27,26 @@ public indirect enum JSONValue: Equatable, Sendable {
         return out
     }
 
-    private var isSmall: Bool {
+    /// Whether `pretty()` keeps the value on one line: scalars, and containers of scalars that fit
+    /// in 200 characters (a detected object, a tally).
+    private var fitsOnOneLine: Bool {
         switch self {
-        case .array(let items): items.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
-        case .object(let members): serialized().count <= 200 && members.allSatisfy { if case .array(let a) = $0.1 { a.isEmpty } else if case .object = $0.1 { false } else { true } }
+        case .array(let items): items.allSatisfy(\.isScalar) && serialized().count <= 200
+        case .object(let members): members.allSatisfy(\.1.isScalar) && serialized().count <= 200
+        default: true
+        }
+    }
+
+    private var isScalar: Bool {
+        switch self {
+        case .array(let items): items.isEmpty
+        case .object(let members): members.isEmpty
         default: true
         }
     }
 
     private func write(to out: inout String, indent: String?, depth: Int) {
-        let multiline = indent != nil && !isSmall
+        let multiline = indent != nil && !fitsOnOneLine
         let newline = multiline ? "\n" + String(repeating: indent!, count: depth + 1) : ""
         let closing = multiline ? "\n" + String(repeating: indent!, count: depth) : ""
         // Python's json.dumps spacing: ", " and ": " on one line.

@@ -18,46 +18,46 @@ struct EvalCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Prompt file, JSON Lines as in DESIGN.md §4.")
+    @Option(help: ArgumentHelp("Prompt file, JSON Lines as in DESIGN.md §4.", valueName: "FILE"))
     var prompts = "benchmarks/shapes-geneval.jsonl"
 
-    @Option(help: "Images per prompt (seeds 0..<N).")
+    @Option(help: ArgumentHelp("Images per prompt (seeds 0..<N).", valueName: "N"))
     var seeds = 4
 
-    @Option(help: "Write the per-case report (JSON) here.")
+    @Option(help: ArgumentHelp("Write the per-case report (JSON) here.", valueName: "FILE"))
     var json: String?
 
-    @Option(help: "Save failing images here (PPM), named in the JSON report.")
+    @Option(help: ArgumentHelp("Save failing images here (PPM), named in the JSON report.", valueName: "DIR"))
     var saveFailures = "eval-failures"
 
     @Flag(help: "Do not save failing images.")
     var noSaveFailures = false
 
-    @Option(help: "Model file to generate with.")
+    @Option(help: ArgumentHelp("Model file to generate with.", valueName: "PATH"))
     var model: String?
 
-    @Option(help: "Sampler: euler, euler_a, heun, dpm++2m, ddim.")
+    @Option(help: ArgumentHelp("Sampler: euler, euler_a, heun, dpm++2m, ddim.", valueName: "NAME"))
     var sampler = "euler"
 
-    @Option(help: "Sampling steps.")
+    @Option(help: ArgumentHelp("Sampling steps.", valueName: "N"))
     var steps: Int?
 
-    @Option(help: "Classifier-free guidance scale.")
+    @Option(help: ArgumentHelp("Classifier-free guidance scale.", valueName: "F"))
     var cfg: Double?
 
     @Flag(help: "Render each case's description instead of generating: scores the detector itself.")
     var groundTruth = false
 
-    @Option(help: "Image size for --ground-truth renders.")
+    @Option(help: ArgumentHelp("Image size for --ground-truth renders.", valueName: "PX"))
     var resolution = 64
 
     @Flag(help: "Score each image against another case's prompt (a sanity check: should be near chance).")
     var shufflePrompts = false
 
-    @Option(help: "Only the first N cases of the prompt file.")
+    @Option(help: ArgumentHelp("Only the first N cases of the prompt file.", valueName: "N"))
     var limit: Int?
 
-    @Option(help: "Write the committed prompt sets (\(PromptSets.files.joined(separator: ", "))) into DIR and exit.")
+    @Option(help: ArgumentHelp("Write the committed prompt sets (\(PromptSets.files.joined(separator: ", "))) into DIR and exit.", valueName: "DIR"))
     var makePrompts: String?
 
     func validate() throws {
