@@ -36,7 +36,7 @@ public final class Trainer {
 
     /// Opens a run folder: resumes from its checkpoint when there is one, else starts `config`.
     public init(folder: URL, config newConfig: TrainingConfig?, store: ModelStore = ModelStore(),
-                log: (String) -> Void) throws {
+                featureRoot: URL = FeatureCache.defaultRoot, log: (String) -> Void) throws {
         self.folder = folder
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("samples"), withIntermediateDirectories: true)
         let configPath = folder.appendingPathComponent("config.json").path
@@ -71,7 +71,8 @@ public final class Trainer {
         for (e, enc) in zip(config.encoders, encoders) {
             let known = KnownModel.named(e.id)!
             var lastReport = Date.distantPast
-            caches.append(try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: dataset.captions) { done, total in
+            caches.append(try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: dataset.captions,
+                                                root: featureRoot) { done, total in
                 if Date().timeIntervalSince(lastReport) > 2 || done == total {
                     lastReport = Date()
                     log("\(e.id) features: \(done)/\(total) captions")

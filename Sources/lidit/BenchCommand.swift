@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import Kernels
 import PromptEncoder
+import Diffusion
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Timings: kernels, prompt encoding.",
-        subcommands: [BenchKernels.self, BenchEncode.self]
+        abstract: "Timings: kernels, prompt encoding, a training step.",
+        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self]
     )
 }
 
@@ -145,5 +146,32 @@ struct BenchEncode: ParsableCommand {
             seconds = medianSeconds(repeats: repetitions) { _ = model.hiddenStates(batch: [sequence], layers: [resolved]) }
         }
         print("encode \(encoder.rawValue) tokens=\(prefixCache ? first.tokens.count - first.instructionTokenCount : sequence.count) median_ms=\(String(format: "%.2f", seconds * 1000))")
+    }
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "One training step of the default LI-DiT (forward + backward): samples/s and GFLOP/s against the sgemm peak measured in the same run.")
+
+    @Option(help: "Batch size.") var batch: Int = 32
+    @Option(help: "Text tokens per LLM branch (instruction prefix + prompt).") var textTokens: Int = 40
+    @Option(help: "Worker threads.") var threads: Int?
+
+    func run() throws {
+        guard (1...1024).contains(batch), (1...512).contains(textTokens) else { throw CLIError("--batch must be 1...1024, --text-tokens 1...512") }
+        if let threads {
+            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
+            Parallel.setThreads(threads)
+        }
+        let (m, n, k) = (1536, 1536, 1536)
+        let a = RandomGenerator(seed: 1).normals(count: m * k), b = RandomGenerator(seed: 2).normals(count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let t = adaptiveMedian { sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n) }
+        let peak = 2 * Double(m * n * k) / t / 1e9
+        let r = benchmarkTrainingStep(config: .standard(), batch: batch, textTokens: [textTokens, textTokens], repeats: 3)
+        print(r)
+        print(String(format: "train step batch=%d samples_per_s=%.1f gflops=%.1f peak_gflops=%.1f of_peak=%.0f%%",
+                     batch, r.samplesPerSecond, r.gflops, peak, 100 * r.gflops / peak))
     }
 }

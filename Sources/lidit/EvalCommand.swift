@@ -1,4 +1,7 @@
 import ArgumentParser
+import ImageIO
+import Sampling
+import Training
 import Evaluation
 import Foundation
 import Shapes
@@ -95,8 +98,9 @@ struct EvalCommand: ParsableCommand {
         let report = try benchmark.run(cases, generator: generator, progress: bar.update) { result, image in
             guard !result.passed, let failureDirectory else { return nil }
             saved += 1
-            let path = "\(failureDirectory)/\(String(format: "%05d", saved))-\(result.benchmarkCase.task.rawValue)-seed\(result.seed).ppm"
-            try PPM.write(image, to: path)
+            let path = "\(failureDirectory)/\(String(format: "%05d", saved))-\(result.benchmarkCase.task.rawValue)-seed\(result.seed).png"
+            try PNGFile(image: RGBImage(width: image.width, height: image.height, channels: 3, pixels: image.rgb8()),
+                        texts: [PNGText(keyword: "prompt", text: result.benchmarkCase.prompt)]).write(path: path)
             return path
         }
         bar.finish()
@@ -111,10 +115,26 @@ struct EvalCommand: ParsableCommand {
 
     private func makeGenerator() throws -> ImageGenerator {
         if groundTruth { return GroundTruthGenerator(resolution: resolution) }
-        guard model != nil else { throw EvalError("pass --model PATH to score a model, or --ground-truth to score the detector") }
-        // The diffusion model plugs in here: an ImageGenerator that reads only the prompt and seed
-        // (with --sampler, --steps and --cfg).
-        throw EvalError("generating with a model is not wired into `lidit eval` yet; use --ground-truth")
+        let pipeline = try loadPipeline(model)
+        var request = GenerationRequest(prompt: "")
+        let kind: SamplerKind
+        do { kind = try SamplerKind(parsing: sampler) } catch { throw EvalError("\(error)") }
+        request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: 1, guidanceScale: cfg ?? 4)
+        do { try request.sampler.validate() } catch { throw EvalError("\(error)") }
+        return ModelGenerator(pipeline: pipeline, request: request)
+    }
+}
+
+/// Generates a benchmark case's picture from its prompt and seed only.
+struct ModelGenerator: ImageGenerator {
+    let pipeline: ImagePipeline
+    let request: GenerationRequest
+
+    func generate(_ benchmarkCase: BenchmarkCase, seed: UInt64) throws -> FloatImage {
+        var r = request
+        r.prompt = benchmarkCase.prompt
+        let image = try pipeline.generate(r, seeds: [seed])[0]
+        return FloatImage(width: image.width, height: image.height, rgb8: image.pixels)
     }
 }
 

@@ -10,7 +10,7 @@ struct LIDiT: ParsableCommand {
         abstract: "LI-DiT Studio: text-to-image with LLM-infused diffusion transformers, in the terminal.",
         discussion: "Run without a subcommand to open the studio.",
         version: version,
-        subcommands: [StudioCommand.self, TrainCommand.self, EncodeCommand.self, ShowCommand.self, GalleryCommand.self,
+        subcommands: [StudioCommand.self, GenerateCommand.self, EvalCommand.self, TrainCommand.self, EncodeCommand.self, ShowCommand.self, GalleryCommand.self,
                       ModelsCommand.self, BenchCommand.self],
         defaultSubcommand: StudioCommand.self
     )
