@@ -48,7 +48,7 @@ public final class FeatureCache: @unchecked Sendable {
 
     /// Loads the cache for these captions, building what is missing with `encoder`.
     public static func load(encoder: LLMTextEncoder, modelSHA256: String, layer: Int, captions: [String],
-                            maxPromptTokens: Int = 64, root: URL = defaultRoot,
+                            maxPromptTokens: Int = 64, root: URL = defaultRoot, shouldStop: () -> Bool = { false },
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> FeatureCache {
         var hasher = SHA256()
         let meta = Meta(encoder: encoder.id, modelSHA256: modelSHA256, template: encoder.template, layer: layer,
@@ -80,6 +80,7 @@ public final class FeatureCache: @unchecked Sendable {
                 var partRows: [UInt16] = []
                 var partCounts: [Int] = []
                 for batchStart in stride(from: range.lowerBound, to: range.upperBound, by: 16) {
+                    if shouldStop() { throw TrainingError("interrupted while computing LLM features (finished parts are kept)") }
                     let batch = Array(captions[batchStart..<min(range.upperBound, batchStart + 16)])
                     let encodings = try encoder.encode(batch, layer: layer)
                     for e in encodings {

@@ -36,7 +36,8 @@ public final class Trainer {
 
     /// Opens a run folder: resumes from its checkpoint when there is one, else starts `config`.
     public init(folder: URL, config newConfig: TrainingConfig?, store: ModelStore = ModelStore(),
-                featureRoot: URL = FeatureCache.defaultRoot, log: (String) -> Void) throws {
+                featureRoot: URL = FeatureCache.defaultRoot, initialWeights: String? = nil, totalSteps: Int? = nil,
+                shouldStop: () -> Bool = { false }, log: (String) -> Void) throws {
         self.folder = folder
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("samples"), withIntermediateDirectories: true)
         let configPath = folder.appendingPathComponent("config.json").path
@@ -47,6 +48,13 @@ public final class Trainer {
         } else {
             guard let newConfig else { throw TrainingError("\(folder.path) has no config.json; pass a configuration to start a run") }
             config = newConfig
+        }
+        if let totalSteps, totalSteps != config.optimizer.totalSteps {
+            // Extending (or shortening) a run changes the cosine schedule from here on.
+            config.optimizer.totalSteps = totalSteps
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            if FileManager.default.fileExists(atPath: configPath) { try writeAtomically(try encoder.encode(config), to: configPath) }
         }
         try config.validate()
 
@@ -72,7 +80,7 @@ public final class Trainer {
             let known = KnownModel.named(e.id)!
             var lastReport = Date.distantPast
             caches.append(try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: dataset.captions,
-                                                root: featureRoot) { done, total in
+                                                root: featureRoot, shouldStop: shouldStop) { done, total in
                 if Date().timeIntervalSince(lastReport) > 2 || done == total {
                     lastReport = Date()
                     log("\(e.id) features: \(done)/\(total) captions")
@@ -87,6 +95,17 @@ public final class Trainer {
             try loadCheckpoint()
             log("resumed at step \(step) (\(String(format: "%.0f", elapsed)) s trained)")
         } else {
+            if let initialWeights {
+                // Warm start (e.g. from the committed default model): weights and EMA from the file,
+                // fresh optimizer moments.
+                let file = try SafetensorsFile.read(path: initialWeights)
+                guard let w = file.tensor("weights"), w.values.count == model.parameters.count else {
+                    throw TrainingError("\(initialWeights) does not match this run's model configuration")
+                }
+                w.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
+                optimizer.ema = w.values
+                log("initialised from \(initialWeights)")
+            }
             log("new run: \(model.parameters.count) parameters, \(dataset.captions.count) captions")
         }
     }

@@ -19,10 +19,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "Run folder.") var runFolder: String = "runs/default"
     @Option(help: "A training configuration (JSON) for a new run; default: the standard recipe.") var config: String?
     @Option(help: "Stop after this many minutes (the run resumes later).") var minutes: Double?
-    @Option(help: "Override the total step count of a new run.") var steps: Int?
+    @Option(help: "Total steps (also extends or shortens a resumed run).") var steps: Int?
     @Option(help: "Override the caption pool size of a new run.") var captions: Int?
     @Option(help: "Override the batch size of a new run.") var batch: Int?
     @Option(help: "Write the EMA weights (fp16) to this path when done.") var export: String?
+    @Option(help: "Start a new run from these weights (a model file such as the default model).") var initFrom: String?
     @Option(help: "Worker threads.") var threads: Int?
 
     func run() throws {
@@ -44,7 +45,8 @@ struct TrainCommand: ParsableCommand {
         signal(SIGTERM) { _ in stopRequested = 1 }
         let log: (String) -> Void = { FileHandle.standardError.write(Data("lidit: \($0)\n".utf8)) }
         do {
-            let trainer = try Trainer(folder: URL(fileURLWithPath: runFolder), config: cfg, log: log)
+            let trainer = try Trainer(folder: URL(fileURLWithPath: runFolder), config: cfg, initialWeights: initFrom, totalSteps: steps,
+                                      shouldStop: { stopRequested != 0 }, log: log)
             let deadline = minutes.map { Date().addingTimeInterval($0 * 60) }
             try trainer.train(until: deadline, shouldStop: { stopRequested != 0 }, report: { p in
                 let remaining = Double(p.totalSteps - p.step) * Double(trainer.config.batchSize) / max(p.samplesPerSecond, 1e-9)
