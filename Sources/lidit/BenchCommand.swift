@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Timings: kernels, prompt encoding, a training step.",
-        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self]
+        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchLoad.self]
     )
 }
 
@@ -173,5 +173,61 @@ struct BenchTrain: ParsableCommand {
         print(r)
         print(String(format: "train step batch=%d samples_per_s=%.1f gflops=%.1f peak_gflops=%.1f of_peak=%.0f%%",
                      batch, r.samplesPerSecond, r.gflops, peak, 100 * r.gflops / peak))
+    }
+}
+
+/// Peak resident set size of this process, in MB (Linux reports ru_maxrss in KB).
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+struct BenchLoad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Load both LLM encoders (weights dequantized once): load time each, peak resident memory.")
+
+    func run() throws {
+        var encoders: [LLMTextEncoder] = []
+        for id in ["smollm2", "gemma3"] {
+            let t0 = Date()
+            encoders.append(try loadEncoder(id, raw: false))
+            print(String(format: "load %@ seconds=%.2f", id, Date().timeIntervalSince(t0)))
+        }
+        let t0 = Date()
+        for e in encoders { _ = try e.encode("a red circle to the left of a blue square") }
+        print(String(format: "first encode (both) seconds=%.3f", Date().timeIntervalSince(t0)))
+        print(String(format: "both encoders loaded peak_rss_mb=%.0f", peakRSSMegabytes()))
+    }
+}
+
+struct BenchSample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "One sampling step of the default LI-DiT with guidance (batch 2: conditional + unconditional): time and GFLOP/s against the sgemm peak of the same run.")
+
+    @Option(help: "Text tokens per LLM branch (instruction prefix + prompt).") var textTokens: Int = 45
+    @Option(help: "Timed steps.") var repetitions: Int = 20
+    @Option(help: "Worker threads.") var threads: Int?
+
+    func run() throws {
+        guard (1...512).contains(textTokens), (1...1000).contains(repetitions) else { throw CLIError("--text-tokens 1...512, --repetitions 1...1000") }
+        if let threads {
+            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
+            Parallel.setThreads(threads)
+        }
+        let (m, n, k) = (1536, 1536, 1536)
+        let a = RandomGenerator(seed: 1).normals(count: m * k), b = RandomGenerator(seed: 2).normals(count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let peak = 2 * Double(m * n * k) / adaptiveMedian { sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n) } / 1e9
+        let model = LIDiTModel(config: .standard(), seed: 0)
+        let batch = randomTrainingBatch(for: model, batch: 2, textTokens: [textTokens, textTokens], seed: 1)
+        let t = medianSeconds(repeats: repetitions) {
+            _ = model.predict(noisy: batch.images, sigmas: [0.5, 0.5], text: batch.text)
+        }
+        let flops = 2 * Double(model.forwardFlopsPerSample(textTokens: [textTokens, textTokens]))
+        let g = flops / t / 1e9
+        print(String(format: "sample step batch=2 ms=%.2f gflops=%.1f peak_gflops=%.1f of_peak=%.0f%%", t * 1000, g, peak, 100 * g / peak))
     }
 }
