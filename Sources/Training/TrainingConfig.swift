@@ -15,7 +15,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     public struct Data: Codable, Equatable, Sendable {
         /// Distinct captions (and scene descriptions) in the pool; LLM features are cached per caption.
-        public var captions: Int = 4000
+        public var captions: Int = 3000
         public var seed: UInt64 = 1
         public var maxObjects: Int = 4
         public init() {}

@@ -25,6 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the EMA weights (fp16) to this path when done.") var export: String?
     @Option(help: "Start a new run from these weights (a model file such as the default model).") var initFrom: String?
     @Option(help: "Worker threads.") var threads: Int?
+    @Flag(help: "Print the configuration (JSON) this command would start a new run with, and exit.") var printConfig = false
 
     func run() throws {
         if let threads {
@@ -41,6 +42,12 @@ struct TrainCommand: ParsableCommand {
         if let steps { cfg.optimizer.totalSteps = steps }
         if let captions { cfg.data.captions = captions }
         if let batch { cfg.batchSize = batch }
+        if printConfig {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(cfg), as: UTF8.self))
+            return
+        }
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         let log: (String) -> Void = { FileHandle.standardError.write(Data("lidit: \($0)\n".utf8)) }
