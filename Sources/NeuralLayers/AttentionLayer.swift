@@ -65,15 +65,14 @@ public struct AttentionLayer: Sendable {
         public let dO, dq, dqn: UnsafeMutablePointer<Float>
         public let dk, dkn, dv: UnsafeMutablePointer<Float>
         public let softmax: UnsafeMutablePointer<Float>
-        public init(_ arena: Arena, queryRows: Int, keyRows: Int, dim: Int, scoreCount: Int) {
-            dO = arena.floats(queryRows * dim); dq = arena.floats(queryRows * dim); dqn = arena.floats(queryRows * dim)
-            dk = arena.floats(keyRows * dim); dkn = arena.floats(keyRows * dim); dv = arena.floats(keyRows * dim)
-            softmax = arena.floats(scoreCount)
+        /// Sized for calls with up to `batch`, `queries`, `keys`, `heads` at width `dim`.
+        public init(_ arena: Arena, batch: Int, queries: Int, keys: Int, heads: Int, dim: Int) {
+            let (qr, kr) = (batch * queries, batch * keys)
+            dO = arena.floats(qr * dim); dq = arena.floats(qr * dim); dqn = arena.floats(qr * dim)
+            dk = arena.floats(kr * dim); dkn = arena.floats(kr * dim); dv = arena.floats(kr * dim)
+            softmax = arena.floats(batch * heads * queries * keys)
         }
     }
-
-    /// `scoreCount` for `Scratch`: batch·queries·keys.
-    public static func scratchScores(batch: Int, queries: Int, keys: Int) -> Int { batch * queries * keys }
 
     /// y = out(attention(q(x), k(ctx), v(ctx))). context nil = self-attention (keys = queries).
     public func forward(_ p: ParameterStore, _ x: UnsafePointer<Float>, context: UnsafePointer<Float>? = nil,
@@ -86,9 +85,11 @@ public struct AttentionLayer: Sendable {
         v.forward(p, ctx, rows: kr, into: a.v)
         if let qNorm { qNorm.forward(p, a.q, rows: qr * heads, into: a.qn, rstd: a.qRstd) }
         if let kNorm { kNorm.forward(p, a.k, rows: kr * heads, into: a.kn, rstd: a.kRstd) }
-        let shape = AttentionShape(batch: batch, queries: queries, keys: keys, heads: heads, kvHeads: heads, headDim: headDim)
-        multiHeadAttention(q: a.qn, k: a.kn, v: a.v, out: a.o, shape: shape, scale: scale, mask: mask,
-                           probabilities: a.probabilities)
+        precondition(mask.queryOffset == 0, "attention layers take no cached prefix")
+        if case .slidingWindow = mask.kind { preconditionFailure("sliding-window masks are not supported here") }
+        let core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim,
+                                 causal: mask.kind == .causal)
+        core.forward(q: a.qn, k: a.kn, v: a.v, keyValid: mask.keyValid, out: a.o, probabilities: a.probabilities)
         out.forward(p, a.o, rows: qr, into: y)
     }
 
@@ -102,12 +103,9 @@ public struct AttentionLayer: Sendable {
         let (qr, kr) = (batch * queries, batch * keys)
         out.backward(p, x: a.o, dy: dy, rows: qr, dx: s.dO, overwriteDx: true)
         let dqn = qNorm == nil ? s.dq : s.dqn, dkn = kNorm == nil ? s.dk : s.dkn
-        dqn.update(repeating: 0, count: qr * dim)
-        dkn.update(repeating: 0, count: kr * dim)
-        s.dv.update(repeating: 0, count: kr * dim)
-        let shape = AttentionShape(batch: batch, queries: queries, keys: keys, heads: heads, kvHeads: heads, headDim: headDim)
-        multiHeadAttentionBackward(dOut: s.dO, q: a.qn, k: a.kn, v: a.v, probabilities: a.probabilities, shape: shape,
-                                   scale: scale, dq: dqn, dk: dkn, dv: s.dv, scratch: s.softmax)
+        let core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim)
+        core.backward(dOut: s.dO, q: a.qn, k: a.kn, v: a.v, probabilities: a.probabilities, dq: dqn, dk: dkn, dv: s.dv,
+                      scratch: s.softmax)
         if let qNorm {
             s.dq.update(repeating: 0, count: qr * dim)
             qNorm.backward(p, x: a.q, dy: dqn, rstd: a.qRstd, rows: qr * heads, dx: s.dq)
@@ -121,7 +119,7 @@ public struct AttentionLayer: Sendable {
         v.backward(p, x: ctx, dy: s.dv, rows: kr, dx: dCtx)
     }
 
-    /// Multiply-adds ×2 of one forward call.
+    /// 2 × multiply-adds of one forward call.
     public func flops(batch: Int, queries: Int, keys: Int) -> Int {
         let proj = 2 * batch * (queries * dim * dim * 2 + keys * contextDim * dim * 2)
         let att = 2 * batch * heads * queries * keys * headDim * 2

@@ -22,9 +22,9 @@ public struct Linear: Sendable {
     public func forward(_ p: ParameterStore, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                         accumulate: Bool = false) {
         guard rows > 0 else { return }
-        sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-              a: x, lda: inFeatures, b: p.value(weight), ldb: inFeatures,
-              beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
+        panelGemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: p.value(weight), ldb: inFeatures,
+                  beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
         if let bias { addRowVector(p.value(bias), to: y, rows: rows, width: outFeatures) }
     }
 
@@ -34,8 +34,8 @@ public struct Linear: Sendable {
                          dx: UnsafeMutablePointer<Float>?, overwriteDx: Bool = false) {
         guard rows > 0 else { return }
         if let dx {
-            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
-                  b: p.value(weight), ldb: inFeatures, beta: overwriteDx ? 0 : 1, c: dx, ldc: inFeatures)
+            panelGemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
+                      b: p.value(weight), ldb: inFeatures, beta: overwriteDx ? 0 : 1, c: dx, ldc: inFeatures)
         }
         accumulateWeightGradient(dy: dy, x: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures,
                                  into: p.gradient(weight))
@@ -63,27 +63,66 @@ public func accumulateColumnSums(_ x: UnsafePointer<Float>, rows: Int, width: In
     if rows * width < 32_768 { work(0..<width) } else { Parallel.forEachChunk(width, minChunk: 32, work) }
 }
 
-/// dW[out, in] += dyᵀ[out, rows]·x[rows, in].
+/// C[m×n] = A[m×k]·op(B) + beta·C with the rows of C cut into a few large panels, one BLAS call each.
 ///
-/// The product has few outputs (out·in) and a long inner dimension (all rows of the batch), so the
-/// kernels' default tiling (64-row panels) leaves a 2-core machine idle a third of the time for a
-/// 192×192 weight. Here the output is cut into tiles whose size depends only on the shape — never on
-/// the thread count — so every element comes from the same BLAS call whatever the thread count.
-public func accumulateWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int,
-                                     outFeatures: Int, inFeatures: Int, into dW: UnsafeMutablePointer<Float>) {
-    if rows * outFeatures * inFeatures < 1 << 18 {
-        serialSgemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, lda: outFeatures,
-                    b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
+/// The kernels' `sgemm` cuts rows into 64-row tiles, and every tile repacks all of B: for a layer's
+/// weight (B) and 4096 batch·token rows that is 64 packings of the weight, which cost about a quarter
+/// of the multiply time. Here a panel is at least 64 rows and there are at most 8 panels, sized from
+/// the shape alone (never from the thread count), so results stay bit-identical for any thread count.
+public func panelGemm(transposeB: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 || m * n * k < 1 << 18 || m < 128 {
+        sgemm(transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    let tm = outFeatures <= 256 ? 32 : 64
-    let tn = inFeatures <= 256 ? inFeatures : 128
-    let mt = (outFeatures + tm - 1) / tm, nt = (inFeatures + tn - 1) / tn
-    Parallel.forEach(mt * nt) { t in
-        let i = t / nt, j = t % nt
-        let m0 = i * tm, n0 = j * tn
-        serialSgemm(transposeA: true, m: min(tm, outFeatures - m0), n: min(tn, inFeatures - n0), k: rows,
-                    a: dy + m0, lda: outFeatures, b: x + n0, ldb: inFeatures,
-                    beta: 1, c: dW + m0 * inFeatures + n0, ldc: inFeatures)
+    let panel = max(64, ((m + 7) / 8 + 15) / 16 * 16)
+    let panels = (m + panel - 1) / panel
+    Parallel.forEach(panels) { i in
+        let r0 = i * panel
+        serialSgemm(transposeB: transposeB, m: min(panel, m - r0), n: n, k: k, a: a + r0 * lda, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)
+    }
+}
+
+/// Scratch for the partial weight gradients (grown on demand; the training loop calls backward passes
+/// one at a time, never from inside a parallel region).
+nonisolated(unsafe) private var partialScratch: UnsafeMutablePointer<Float>?
+nonisolated(unsafe) private var partialScratchCount = 0
+
+/// dW[out, in] += dyᵀ[out, rows]·x[rows, in].
+///
+/// The product has few outputs and a long inner dimension (every row of the batch). Cutting the output
+/// into tiles would make every tile repack all of dy or x; instead the rows are cut into an even number
+/// of chunks (from the shape alone: ~512–1024 rows each, at most 8), each chunk's product is computed by
+/// one BLAS call — the first accumulating into dW, the others into scratch — and the partial products are
+/// then added to dW in chunk order. Same result for any thread count.
+public func accumulateWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int,
+                                     outFeatures: Int, inFeatures: Int, into dW: UnsafeMutablePointer<Float>) {
+    let chunks = min(8, 2 * (rows / 1024))
+    let size = outFeatures * inFeatures
+    if chunks < 2 || rows * size < 1 << 20 {
+        sgemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, lda: outFeatures,
+              b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
+        return
+    }
+    let need = (chunks - 1) * size
+    if partialScratchCount < need {
+        partialScratch?.deallocate()
+        partialScratch = .allocate(capacity: need)
+        partialScratchCount = need
+    }
+    let scratch = partialScratch!
+    let chunk = (rows + chunks - 1) / chunks
+    Parallel.forEach(chunks) { i in
+        let r0 = i * chunk
+        let n = min(chunk, rows - r0)
+        let out = i == 0 ? dW : scratch + (i - 1) * size
+        serialSgemm(transposeA: true, m: outFeatures, n: inFeatures, k: n, a: dy + r0 * outFeatures, lda: outFeatures,
+                    b: x + r0 * inFeatures, ldb: inFeatures, beta: i == 0 ? 1 : 0, c: out, ldc: inFeatures)
+    }
+    Parallel.forEachChunk(size, minChunk: 4096) { range in
+        for i in 1..<chunks { add(dW + range.lowerBound, scratch + (i - 1) * size + range.lowerBound,
+                                   into: dW + range.lowerBound, count: range.count) }
     }
 }

@@ -22,12 +22,12 @@ public struct LayerNormLayer: Sendable {
     /// y = LN(x); saves per-row mean and 1/std for the backward pass.
     public func forward(_ p: ParameterStore?, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                         mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
-        let w = weight.map { p!.value($0) }, b = bias.map { p!.value($0) }
+        let w = weight.map { UnsafePointer(p!.value($0)) }, b = bias.map { UnsafePointer(p!.value($0)) }
         let (dim, eps) = (self.dim, self.eps)
         parallelRows(rows, width: dim) { range in
-            let o = range.lowerBound * dim
-            layerNorm(x + o, rows: range.count, dim: dim, weight: w.map { UnsafePointer($0) }, bias: b.map { UnsafePointer($0) },
-                      eps: eps, into: y + o, savingMean: mean + range.lowerBound, reciprocalStd: rstd + range.lowerBound)
+            for r in range {
+                layerNormRow(x + r * dim, dim: dim, eps: eps, weight: w, bias: b, y: y + r * dim, mean: mean + r, rstd: rstd + r)
+            }
         }
     }
 
@@ -37,9 +37,10 @@ public struct LayerNormLayer: Sendable {
         let w = weight.map { UnsafePointer(p!.value($0)) }
         let dim = self.dim
         parallelRows(rows, width: dim) { range in
-            let o = range.lowerBound * dim
-            layerNormBackward(dy: dy + o, x: x + o, mean: mean + range.lowerBound, rstd: rstd + range.lowerBound,
-                              weight: w, rows: range.count, dim: dim, dx: dx + o, dweight: nil, dbias: nil)
+            for r in range {
+                layerNormBackwardRow(x: x + r * dim, dy: dy + r * dim, dim: dim, weight: w, mean: mean[r], rstd: rstd[r],
+                                     dx: dx + r * dim)
+            }
         }
         if let weight, let bias, let p {
             let dw = p.gradient(weight), db = p.gradient(bias)
@@ -55,6 +56,82 @@ public struct LayerNormLayer: Sendable {
             }
             if rows * dim < 32_768 { work(0..<dim) } else { Parallel.forEachChunk(dim, minChunk: 16, work) }
         }
+    }
+}
+
+/// One row of LayerNorm, 8 lanes at a time (two-pass mean and variance).
+@inline(__always)
+func layerNormRow(_ x: UnsafePointer<Float>, dim: Int, eps: Float, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                  y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
+    var acc = Lanes(repeating: 0)
+    var i = 0
+    while i + 8 <= dim { acc += loadLanes(x + i); i += 8 }
+    var sum = acc.sum()
+    while i < dim { sum += x[i]; i += 1 }
+    let m = sum / Float(dim)
+    let mv = Lanes(repeating: m)
+    acc = Lanes(repeating: 0)
+    i = 0
+    while i + 8 <= dim { let d = loadLanes(x + i) - mv; acc += d * d; i += 8 }
+    var ss = acc.sum()
+    while i < dim { let d = x[i] - m; ss += d * d; i += 1 }
+    let s = 1 / (ss / Float(dim) + eps).squareRoot()
+    mean.pointee = m
+    rstd.pointee = s
+    let sv = Lanes(repeating: s)
+    i = 0
+    while i + 8 <= dim {
+        var v = (loadLanes(x + i) - mv) * sv
+        if let weight { v *= loadLanes(weight + i) }
+        if let bias { v += loadLanes(bias + i) }
+        storeLanes(v, y + i)
+        i += 8
+    }
+    while i < dim {
+        var v = (x[i] - m) * s
+        if let weight { v *= weight[i] }
+        if let bias { v += bias[i] }
+        y[i] = v
+        i += 1
+    }
+}
+
+/// dx += rstd·(ĝ − mean(ĝ) − n̂·mean(ĝ·n̂)), ĝ = w·dy, n̂ = (x − mean)·rstd (llm.c's layernorm_backward).
+@inline(__always)
+func layerNormBackwardRow(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dim: Int, weight: UnsafePointer<Float>?,
+                          mean: Float, rstd: Float, dx: UnsafeMutablePointer<Float>) {
+    let mv = Lanes(repeating: mean), sv = Lanes(repeating: rstd)
+    var a1 = Lanes(repeating: 0), a2 = Lanes(repeating: 0)
+    var i = 0
+    while i + 8 <= dim {
+        let n = (loadLanes(x + i) - mv) * sv
+        var g = loadLanes(dy + i)
+        if let weight { g *= loadLanes(weight + i) }
+        a1 += g; a2 += g * n
+        i += 8
+    }
+    var s1 = a1.sum(), s2 = a2.sum()
+    while i < dim {
+        let n = (x[i] - mean) * rstd
+        let g = dy[i] * (weight?[i] ?? 1)
+        s1 += g; s2 += g * n
+        i += 1
+    }
+    let m1 = s1 / Float(dim), m2 = s2 / Float(dim)
+    let m1v = Lanes(repeating: m1), m2v = Lanes(repeating: m2)
+    i = 0
+    while i + 8 <= dim {
+        let n = (loadLanes(x + i) - mv) * sv
+        var g = loadLanes(dy + i)
+        if let weight { g *= loadLanes(weight + i) }
+        storeLanes(loadLanes(dx + i) + (g - m1v - n * m2v) * sv, dx + i)
+        i += 8
+    }
+    while i < dim {
+        let n = (x[i] - mean) * rstd
+        let g = dy[i] * (weight?[i] ?? 1)
+        dx[i] += (g - m1 - n * m2) * rstd
+        i += 1
     }
 }
 
