@@ -22,11 +22,18 @@ public struct TrainingBenchmark: Sendable, CustomStringConvertible {
     public var encoderFlopShare: Double
     /// Median seconds of the parts: refiners forward, DiT forward (+ loss), DiT backward, refiners backward.
     public var parts: [String: Double] = [:]
+    /// sgemm GFLOP/s on a 1536³ product measured in the same run (the kernels' tiled sgemm, all threads):
+    /// the reference for `gflops` on a machine whose load varies.
+    public var sgemmPeakGFLOPS: Double = 0
+    /// Bytes of activation/gradient workspace.
+    public var workspaceBytes: Int = 0
 
     public var description: String {
         String(format: "batch %d threads %d params %.2fM text %@: fwd %.3f s bwd %.3f s step %.3f s → %.1f samples/s, %.2f GFLOP/sample fwd, %.1f GFLOP/s (refiners %.0f%% of FLOPs)",
                batch, threads, Double(parameterCount) / 1e6, textTokens.description, forwardSeconds, backwardSeconds, stepSeconds,
                samplesPerSecond, forwardGFLOPPerSample, gflops, 100 * encoderFlopShare)
+            + String(format: "\n  sgemm 1536³ in the same run: %.1f GFLOP/s → step at %.0f%% of it; workspace %.0f MB",
+                     sgemmPeakGFLOPS, 100 * gflops / max(sgemmPeakGFLOPS, 1e-9), Double(workspaceBytes) / 1e6)
             + parts.sorted { $0.key < $1.key }.map { String(format: "\n  %@ %.3f s", $0.key, $0.value) }.joined()
     }
 }
@@ -95,6 +102,18 @@ public func benchmarkTrainingStep(config: LIDiTConfig = .standard(), batch: Int 
         }
     }
     func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
+    let peak: Double = {
+        let n = 1536
+        let a = RandomGenerator(seed: 5).normals(count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var ts: [Double] = []
+        for _ in 0..<4 {
+            let t0 = now()
+            sgemm(m: n, n: n, k: n, a: a, lda: n, b: a, ldb: n, c: &c, ldc: n)
+            ts.append(now() - t0)
+        }
+        return 2 * pow(Double(n), 3) / median(Array(ts.dropFirst())) / 1e9
+    }()
     let steps = zip(fwd, bwd).map { $0 + $1 }
     let flops = Double(model.forwardFlopsPerSample(textTokens: tokens))
     let encFlops = Double(model.encoder.forwardFlopsPerSample(tokens: tokens))
@@ -103,5 +122,6 @@ public func benchmarkTrainingStep(config: LIDiTConfig = .standard(), batch: Int 
                              forwardSeconds: median(fwd), backwardSeconds: median(bwd), stepSeconds: step,
                              samplesPerSecond: Double(batch) / step, forwardGFLOPPerSample: flops / 1e9,
                              gflops: 3 * flops * Double(batch) / step / 1e9, encoderFlopShare: encFlops / flops,
-                             parts: parts.mapValues(median))
+                             parts: parts.mapValues(median), sgemmPeakGFLOPS: peak,
+                             workspaceBytes: ws.encoder.arena.byteCount + ws.network.arena.byteCount + ws.arena.byteCount)
 }
