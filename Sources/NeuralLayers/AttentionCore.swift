@@ -12,10 +12,14 @@ import Kernels
 public struct AttentionCore: Sendable {
     public var batch, queries, keys, heads, headDim: Int
     public var causal: Bool
+    /// Row strides of q, k, v (and of dq, dk, dv in the backward pass); heads·headDim unless the
+    /// operands sit inside wider fused-projection rows. out is always [B, T, H·D].
+    public var ldq, ldk, ldv: Int
 
     public init(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int, causal: Bool = false) {
         self.batch = batch; self.queries = queries; self.keys = keys; self.heads = heads; self.headDim = headDim
         self.causal = causal
+        ldq = heads * headDim; ldk = heads * headDim; ldv = heads * headDim
     }
 
     public var scale: Float { 1 / Float(headDim).squareRoot() }
@@ -26,17 +30,18 @@ public struct AttentionCore: Sendable {
                         out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>) {
         let (T, S, H, D) = (queries, keys, heads, headDim)
         let ld = H * D
+        let (ldq, ldk, ldv) = (self.ldq, self.ldk, self.ldv)
         let scale = self.scale, causal = self.causal
         Parallel.forEach(batch * H) { item in
             let b = item / H, h = item % H
             let p = probabilities + item * T * S
-            serialSgemm(transposeB: true, m: T, n: S, k: D, alpha: scale, a: q + b * T * ld + h * D, lda: ld,
-                        b: k + b * S * ld + h * D, ldb: ld, c: p, ldc: S)
+            serialSgemm(transposeB: true, m: T, n: S, k: D, alpha: scale, a: q + b * T * ldq + h * D, lda: ldq,
+                        b: k + b * S * ldk + h * D, ldb: ldk, c: p, ldc: S)
             let valid = keyValid.map { $0 + b * S }
             for t in 0..<T {
                 maskedSoftmaxRow(p + t * S, count: S, valid: valid, limit: causal ? t + 1 : S)
             }
-            serialSgemm(m: T, n: D, k: S, a: p, lda: S, b: v + b * S * ld + h * D, ldb: ld,
+            serialSgemm(m: T, n: D, k: S, a: p, lda: S, b: v + b * S * ldv + h * D, ldb: ldv,
                         c: out + b * T * ld + h * D, ldc: ld)
         }
     }
@@ -47,19 +52,21 @@ public struct AttentionCore: Sendable {
                          dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let (T, S, H, D) = (queries, keys, heads, headDim)
         let ld = H * D
+        let (ldq, ldk, ldv) = (self.ldq, self.ldk, self.ldv)
         let scale = self.scale
         Parallel.forEach(batch * H) { item in
             let b = item / H, h = item % H
             let p = probabilities + item * T * S, dp = scratch + item * T * S
-            let qo = b * T * ld + h * D, ko = b * S * ld + h * D
+            let oo = b * T * ld + h * D
+            let qo = b * T * ldq + h * D, ko = b * S * ldk + h * D, vo = b * S * ldv + h * D
             // dV = Pᵀ·dO
-            serialSgemm(transposeA: true, m: S, n: D, k: T, a: p, lda: S, b: dOut + qo, ldb: ld, c: dv + ko, ldc: ld)
+            serialSgemm(transposeA: true, m: S, n: D, k: T, a: p, lda: S, b: dOut + oo, ldb: ld, c: dv + vo, ldc: ldv)
             // dP = dO·Vᵀ, then dS = P ⊙ (dP − Σ_j dP⊙P)
-            serialSgemm(transposeB: true, m: T, n: S, k: D, a: dOut + qo, lda: ld, b: v + ko, ldb: ld, c: dp, ldc: S)
+            serialSgemm(transposeB: true, m: T, n: S, k: D, a: dOut + oo, lda: ld, b: v + vo, ldb: ldv, c: dp, ldc: S)
             for t in 0..<T { softmaxBackwardRow(p: p + t * S, dp: dp + t * S, count: S) }
             // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
-            serialSgemm(m: T, n: D, k: S, alpha: scale, a: dp, lda: S, b: k + ko, ldb: ld, c: dq + qo, ldc: ld)
-            serialSgemm(transposeA: true, m: S, n: D, k: T, alpha: scale, a: dp, lda: S, b: q + qo, ldb: ld, c: dk + ko, ldc: ld)
+            serialSgemm(m: T, n: D, k: S, alpha: scale, a: dp, lda: S, b: k + ko, ldb: ldk, c: dq + qo, ldc: ldq)
+            serialSgemm(transposeA: true, m: S, n: D, k: T, alpha: scale, a: dp, lda: S, b: q + qo, ldb: ldq, c: dk + ko, ldc: ldk)
         }
     }
 

@@ -1,33 +1,42 @@
 import Kernels
 
-/// Multi-head attention with separate q/k/v/out projections (biases on), optional QK RMSNorm per
-/// head, and a key mask. Self-attention when no context is passed; cross-attention reads keys and
-/// values from a context of width `contextDim`.
+/// Multi-head attention with fused projections (biases on), optional QK RMSNorm per head, and a key
+/// mask. Self-attention: one `qkv` Linear (dim → 3·dim, DiT/HunyuanVideo layout [q; k; v]); cross-attention:
+/// `q` from x and one `kv` Linear (contextDim → 2·dim) from the context. One wide GEMM instead of three
+/// thin ones packs the input once and runs the BLAS kernel at its better shapes, in both directions.
 ///
-/// Layouts (row-major): x [batch·queries, dim], context [batch·keys, contextDim],
-/// q/k/v [batch, tokens, heads, headDim] = [batch·tokens, dim].
+/// Layouts (row-major): x [batch·queries, dim], context [batch·keys, contextDim]; within a projection
+/// row, a head's features are contiguous ([heads, headDim]).
 public struct AttentionLayer: Sendable {
     public let dim: Int
     public let contextDim: Int
     public let heads: Int
     public let headDim: Int
-    public let q: Linear
-    public let k: Linear
-    public let v: Linear
+    public let isCross: Bool
+    /// Self-attention: [q; k; v] (3·dim outputs). Cross-attention: q only (dim outputs).
+    public let qkv: Linear
+    /// Cross-attention only: [k; v] from the context (2·dim outputs).
+    public let kv: Linear?
     public let out: Linear
     public let qNorm: RMSNormLayer?
     public let kNorm: RMSNormLayer?
 
+    /// `contextDim` given = cross-attention.
     public init(_ store: ParameterStore, _ name: String, dim: Int, contextDim: Int? = nil, heads: Int, qkNorm: Bool,
                 outputInit: Initializer? = nil) {
         precondition(dim % heads == 0, "width \(dim) is not a multiple of \(heads) heads")
         self.dim = dim
+        isCross = contextDim != nil
         self.contextDim = contextDim ?? dim
         self.heads = heads
         headDim = dim / heads
-        q = Linear(store, name + ".q", inFeatures: dim, outFeatures: dim)
-        k = Linear(store, name + ".k", inFeatures: self.contextDim, outFeatures: dim)
-        v = Linear(store, name + ".v", inFeatures: self.contextDim, outFeatures: dim)
+        if isCross {
+            qkv = Linear(store, name + ".q", inFeatures: dim, outFeatures: dim)
+            kv = Linear(store, name + ".kv", inFeatures: self.contextDim, outFeatures: 2 * dim)
+        } else {
+            qkv = Linear(store, name + ".qkv", inFeatures: dim, outFeatures: 3 * dim)
+            kv = nil
+        }
         out = Linear(store, name + ".out", inFeatures: dim, outFeatures: dim, weightInit: outputInit)
         if qkNorm {
             qNorm = RMSNormLayer(store, name + ".q_norm", dim: headDim)
@@ -38,12 +47,18 @@ public struct AttentionLayer: Sendable {
     }
 
     public var scale: Float { 1 / Float(headDim).squareRoot() }
+    /// Row strides of the query and key/value projection buffers.
+    var qStride: Int { isCross ? dim : 3 * dim }
+    var kvStride: Int { isCross ? 2 * dim : 3 * dim }
 
     /// Saved for the backward pass.
     public struct Activations {
-        public let q, k, v: UnsafeMutablePointer<Float>
-        /// Normalised q, k (the same buffers as q, k without QK-norm).
-        public let qn, kn: UnsafeMutablePointer<Float>
+        /// Query-side projections: [q; k; v] rows (self) or q rows (cross).
+        public let qProj: UnsafeMutablePointer<Float>
+        /// Context projections [k; v] rows (cross); the same buffer as qProj for self-attention.
+        public let kvProj: UnsafeMutablePointer<Float>
+        /// QK-normalised q, k ([rows, dim] contiguous), when QK-norm is on.
+        public let qn, kn: UnsafeMutablePointer<Float>?
         public let qRstd, kRstd: UnsafeMutablePointer<Float>
         public let probabilities: UnsafeMutablePointer<Float>
         /// Attention output before the out projection.
@@ -52,71 +67,87 @@ public struct AttentionLayer: Sendable {
 
     public func makeActivations(_ arena: Arena, batch: Int, queries: Int, keys: Int) -> Activations {
         let (qr, kr) = (batch * queries, batch * keys)
-        let qb = arena.floats(qr * dim), kb = arena.floats(kr * dim)
+        let qp = arena.floats(qr * qStride)
         return Activations(
-            q: qb, k: kb, v: arena.floats(kr * dim),
-            qn: qNorm == nil ? qb : arena.floats(qr * dim), kn: kNorm == nil ? kb : arena.floats(kr * dim),
+            qProj: qp, kvProj: isCross ? arena.floats(kr * kvStride) : qp,
+            qn: qNorm == nil ? nil : arena.floats(qr * dim), kn: kNorm == nil ? nil : arena.floats(kr * dim),
             qRstd: arena.floats(qNorm == nil ? 1 : qr * heads), kRstd: arena.floats(kNorm == nil ? 1 : kr * heads),
             probabilities: arena.floats(batch * heads * queries * keys), o: arena.floats(qr * dim))
     }
 
-    /// Gradient scratch for the backward pass; one can serve every layer of a network whose shapes fit.
+    /// Gradient scratch for the backward pass; one can serve every layer whose shapes fit.
     public struct Scratch {
-        public let dO, dq, dqn: UnsafeMutablePointer<Float>
-        public let dk, dkn, dv: UnsafeMutablePointer<Float>
+        public let dO, dqn, dkn: UnsafeMutablePointer<Float>
+        /// Gradients of the projection buffers (same layouts as `Activations.qProj` / `kvProj`).
+        public let dQProj, dKVProj: UnsafeMutablePointer<Float>
         public let softmax: UnsafeMutablePointer<Float>
-        /// Sized for calls with up to `batch`, `queries`, `keys`, `heads` at width `dim`.
+        /// Sized for calls with up to `batch`, `queries`, `keys`, `heads` at width `dim`, self or cross.
         public init(_ arena: Arena, batch: Int, queries: Int, keys: Int, heads: Int, dim: Int) {
             let (qr, kr) = (batch * queries, batch * keys)
-            dO = arena.floats(qr * dim); dq = arena.floats(qr * dim); dqn = arena.floats(qr * dim)
-            dk = arena.floats(kr * dim); dkn = arena.floats(kr * dim); dv = arena.floats(kr * dim)
+            let rows = max(qr, kr)
+            dO = arena.floats(qr * dim); dqn = arena.floats(qr * dim); dkn = arena.floats(rows * dim)
+            dQProj = arena.floats(rows * 3 * dim); dKVProj = arena.floats(kr * 2 * dim)
             softmax = arena.floats(batch * heads * queries * keys)
         }
     }
 
-    /// y = out(attention(q(x), k(ctx), v(ctx))). context nil = self-attention (keys = queries).
+    /// y = out(attention(...)). context nil = self-attention (keys = queries); required for cross-attention.
     public func forward(_ p: ParameterStore, _ x: UnsafePointer<Float>, context: UnsafePointer<Float>? = nil,
                         batch: Int, queries: Int, keys: Int, mask: AttentionMask, _ a: Activations,
                         into y: UnsafeMutablePointer<Float>) {
-        let ctx = context ?? x
-        let (qr, kr) = (batch * queries, batch * keys)
-        q.forward(p, x, rows: qr, into: a.q)
-        k.forward(p, ctx, rows: kr, into: a.k)
-        v.forward(p, ctx, rows: kr, into: a.v)
-        if let qNorm { qNorm.forward(p, a.q, rows: qr * heads, into: a.qn, rstd: a.qRstd) }
-        if let kNorm { kNorm.forward(p, a.k, rows: kr * heads, into: a.kn, rstd: a.kRstd) }
+        precondition(isCross == (context != nil), isCross ? "cross-attention needs a context" : "self-attention takes no context")
         precondition(mask.queryOffset == 0, "attention layers take no cached prefix")
         if case .slidingWindow = mask.kind { preconditionFailure("sliding-window masks are not supported here") }
-        let core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim,
+        let (qr, kr) = (batch * queries, batch * keys)
+        qkv.forward(p, x, rows: qr, into: a.qProj)
+        if let kv, let context { kv.forward(p, context, rows: kr, into: a.kvProj) }
+        let kOff = isCross ? 0 : dim, vOff = isCross ? dim : 2 * dim
+        var core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim,
                                  causal: mask.kind == .causal)
-        core.forward(q: a.qn, k: a.kn, v: a.v, keyValid: mask.keyValid, out: a.o, probabilities: a.probabilities)
+        core.ldk = kvStride; core.ldv = kvStride
+        var qPtr = UnsafePointer(a.qProj), kPtr = UnsafePointer(a.kvProj + kOff)
+        core.ldq = qStride
+        if let qNorm, let qn = a.qn {
+            qNorm.forward(p, a.qProj, rows: qr * heads, groups: heads, stride: qStride, into: qn, rstd: a.qRstd)
+            qPtr = UnsafePointer(qn); core.ldq = dim
+        }
+        if let kNorm, let kn = a.kn {
+            kNorm.forward(p, a.kvProj + kOff, rows: kr * heads, groups: heads, stride: kvStride, into: kn, rstd: a.kRstd)
+            kPtr = UnsafePointer(kn); core.ldk = dim
+        }
+        core.forward(q: qPtr, k: kPtr, v: a.kvProj + vOff, keyValid: mask.keyValid, out: a.o, probabilities: a.probabilities)
         out.forward(p, a.o, rows: qr, into: y)
     }
 
-    /// dx += ∂L/∂x; dContext += ∂L/∂context (cross-attention; nil context = self-attention, whose
-    /// key/value gradients go to dx). dx/dContext may be nil when the input needs no gradient.
+    /// dx += ∂L/∂x; dContext += ∂L/∂context (cross-attention; self-attention's key/value gradients go
+    /// to dx). dx/dContext may be nil when the input needs no gradient.
     public func backward(_ p: ParameterStore, x: UnsafePointer<Float>, context: UnsafePointer<Float>? = nil,
                          batch: Int, queries: Int, keys: Int, _ a: Activations, dy: UnsafePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, dContext: UnsafeMutablePointer<Float>? = nil, scratch s: Scratch) {
-        let ctx = context ?? x
-        let dCtx = context == nil ? dx : dContext
         let (qr, kr) = (batch * queries, batch * keys)
         out.backward(p, x: a.o, dy: dy, rows: qr, dx: s.dO, overwriteDx: true)
-        let dqn = qNorm == nil ? s.dq : s.dqn, dkn = kNorm == nil ? s.dk : s.dkn
-        let core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim)
-        core.backward(dOut: s.dO, q: a.qn, k: a.kn, v: a.v, probabilities: a.probabilities, dq: dqn, dk: dkn, dv: s.dv,
-                      scratch: s.softmax)
+        let dQ = s.dQProj, dKV = isCross ? s.dKVProj : s.dQProj
+        let kOff = isCross ? 0 : dim, vOff = isCross ? dim : 2 * dim
+        var core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim)
+        core.ldq = qNorm == nil ? qStride : dim
+        core.ldk = kNorm == nil ? kvStride : dim
+        core.ldv = kvStride
+        let qIn = a.qn.map { UnsafePointer($0) } ?? UnsafePointer(a.qProj)
+        let kIn = a.kn.map { UnsafePointer($0) } ?? UnsafePointer(a.kvProj + kOff)
+        let dqOut = qNorm == nil ? dQ : s.dqn
+        let dkOut = kNorm == nil ? dKV + kOff : s.dkn
+        core.backward(dOut: s.dO, q: qIn, k: kIn, v: a.kvProj + vOff, probabilities: a.probabilities,
+                      dq: dqOut, dk: dkOut, dv: dKV + vOff, scratch: s.softmax)
         if let qNorm {
-            s.dq.update(repeating: 0, count: qr * dim)
-            qNorm.backward(p, x: a.q, dy: dqn, rstd: a.qRstd, rows: qr * heads, dx: s.dq)
+            qNorm.backward(p, x: a.qProj, dy: s.dqn, rstd: a.qRstd, rows: qr * heads, groups: heads, stride: qStride,
+                           dx: dQ, accumulate: false)
         }
         if let kNorm {
-            s.dk.update(repeating: 0, count: kr * dim)
-            kNorm.backward(p, x: a.k, dy: dkn, rstd: a.kRstd, rows: kr * heads, dx: s.dk)
+            kNorm.backward(p, x: a.kvProj + kOff, dy: s.dkn, rstd: a.kRstd, rows: kr * heads, groups: heads, stride: kvStride,
+                           dx: dKV + kOff, accumulate: false)
         }
-        q.backward(p, x: x, dy: s.dq, rows: qr, dx: dx)
-        k.backward(p, x: ctx, dy: s.dk, rows: kr, dx: dCtx)
-        v.backward(p, x: ctx, dy: s.dv, rows: kr, dx: dCtx)
+        qkv.backward(p, x: x, dy: dQ, rows: qr, dx: dx)
+        if let kv, let context { kv.backward(p, x: context, dy: dKV, rows: kr, dx: dContext) }
     }
 
     /// 2 × multiply-adds of one forward call.

@@ -148,40 +148,53 @@ public struct RMSNormLayer: Sendable {
         weight = store.declare(name + ".weight", shape: [dim], initializer: .ones)
     }
 
-    /// Saves 1/rms per row.
-    public func forward(_ p: ParameterStore, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                        rstd: UnsafeMutablePointer<Float>) {
+    /// Saves 1/rms per row. Input row i sits at x + (i / groups)·stride + (i % groups)·dim (so the
+    /// heads of one token can be read out of a wider fused-projection row); output rows are contiguous.
+    /// Defaults: groups 1, stride dim (contiguous rows).
+    public func forward(_ p: ParameterStore, _ x: UnsafePointer<Float>, rows: Int, groups: Int = 1, stride: Int? = nil,
+                        into y: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
         let w = p.value(weight)
         let (dim, eps) = (self.dim, self.eps)
+        let st = stride ?? dim
         parallelRows(rows, width: dim) { range in
             for r in range {
-                let xr = x + r * dim, yr = y + r * dim
-                let s = 1 / (Float(sumOfSquares(xr, count: dim) / Double(dim)) + eps).squareRoot()
+                let xr = x + (r / groups) * st + (r % groups) * dim, yr = y + r * dim
+                var acc = Lanes(repeating: 0)
+                var i = 0
+                while i + 8 <= dim { let v = loadLanes(xr + i); acc += v * v; i += 8 }
+                var ss = acc.sum()
+                while i < dim { ss += xr[i] * xr[i]; i += 1 }
+                let s = 1 / (ss / Float(dim) + eps).squareRoot()
                 rstd[r] = s
                 for i in 0..<dim { yr[i] = xr[i] * s * w[i] }
             }
         }
     }
 
-    /// dx += ∂L/∂x; dw accumulates into the store.
+    /// dx (+)= ∂L/∂x (same strided layout as the forward input); dw accumulates into the store.
     public func backward(_ p: ParameterStore, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                         rows: Int, dx: UnsafeMutablePointer<Float>) {
+                         rows: Int, groups: Int = 1, stride: Int? = nil, dx: UnsafeMutablePointer<Float>, accumulate: Bool = true) {
         let w = p.value(weight), dw = p.gradient(weight)
         let dim = self.dim
+        let st = stride ?? dim
         let inv = 1 / Float(dim)
         parallelRows(rows, width: dim) { range in
             for r in range {
-                let xr = x + r * dim, dyr = dy + r * dim, dxr = dx + r * dim
+                let off = (r / groups) * st + (r % groups) * dim
+                let xr = x + off, dyr = dy + r * dim, dxr = dx + off
                 let s = rstd[r]
                 var gx: Float = 0
                 for i in 0..<dim { gx += dyr[i] * w[i] * xr[i] }
                 let c = s * s * s * gx * inv
-                for i in 0..<dim { dxr[i] += s * w[i] * dyr[i] - c * xr[i] }
+                for i in 0..<dim {
+                    let g = s * w[i] * dyr[i] - c * xr[i]
+                    dxr[i] = accumulate ? dxr[i] + g : g
+                }
             }
         }
         let work = { (cols: Range<Int>) in
             for r in 0..<rows {
-                let xr = x + r * dim, dyr = dy + r * dim
+                let xr = x + (r / groups) * st + (r % groups) * dim, dyr = dy + r * dim
                 let s = rstd[r]
                 for c in cols { dw[c] += dyr[c] * xr[c] * s }
             }

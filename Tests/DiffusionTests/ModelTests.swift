@@ -210,11 +210,12 @@ final class ModelTests: XCTestCase {
     func testParameterNamesAndAblationSwitches() {
         let full = LIDiTModel(config: tinyConfig())
         let names = full.parameters.entries.map(\.name)
-        XCTAssertTrue(names.contains("encoder.a.refiner.blocks.1.attn.q.weight"))
+        XCTAssertTrue(names.contains("encoder.a.refiner.blocks.1.attn.qkv.weight"))
         XCTAssertTrue(names.contains("encoder.b.collaborative.0.cross_attn.k_norm.weight"))
-        XCTAssertTrue(names.contains("dit.blocks.1.cross_attn.k.weight"))
+        XCTAssertTrue(names.contains("dit.blocks.1.cross_attn.kv.weight"))
         XCTAssertTrue(names.contains("dit.final.linear.weight"))
-        XCTAssertEqual(full.parameters.entry(named: "dit.blocks.0.cross_attn.k.weight")!.shape, [16, 12])
+        XCTAssertEqual(full.parameters.entry(named: "dit.blocks.0.cross_attn.kv.weight")!.shape, [32, 12])
+        XCTAssertEqual(full.parameters.entry(named: "dit.blocks.0.attn.qkv.weight")!.shape, [48, 16])
         var cfg = tinyConfig()
         cfg.refiner.tokenRefiner = false
         cfg.refiner.collaborativeRefiner = false

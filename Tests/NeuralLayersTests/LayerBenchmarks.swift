@@ -56,21 +56,23 @@ final class LayerBenchmarks: XCTestCase {
             att.forward(store, x.p, batch: B, queries: T, keys: T, mask: AttentionMask(.bidirectional), aa, into: y.p)
         }
         let shape = AttentionShape(batch: B, queries: T, keys: T, heads: H, kvHeads: H, headDim: d / H)
+        let qb = Buf(normal: rows * d, seed: 7), kb = Buf(normal: rows * d, seed: 8), vb = Buf(normal: rows * d, seed: 9)
+        let ob = Buf(rows * d), pb = Buf(B * H * T * T), sb = Buf(B * H * T * T)
+        let dqb = Buf(rows * d), dkb = Buf(rows * d), dvb = Buf(rows * d)
         time("  kernel multiHeadAttention (core only)", flops: attCore) {
-            multiHeadAttention(q: aa.qn, k: aa.kn, v: aa.v, out: aa.o, shape: shape, scale: att.scale,
-                               mask: AttentionMask(.bidirectional), probabilities: aa.probabilities)
+            multiHeadAttention(q: qb.p, k: kb.p, v: vb.p, out: ob.p, shape: shape, scale: att.scale,
+                               mask: AttentionMask(.bidirectional), probabilities: pb.p)
         }
         time("  kernel multiHeadAttentionBackward", flops: 2 * attCore) {
-            multiHeadAttentionBackward(dOut: dy.p, q: aa.qn, k: aa.kn, v: aa.v, probabilities: aa.probabilities, shape: shape,
-                                       scale: att.scale, dq: sc.dq, dk: sc.dk, dv: sc.dv, scratch: sc.softmax)
+            multiHeadAttentionBackward(dOut: dy.p, q: qb.p, k: kb.p, v: vb.p, probabilities: pb.p, shape: shape,
+                                       scale: att.scale, dq: dqb.p, dk: dkb.p, dv: dvb.p, scratch: sb.p)
         }
         let core = AttentionCore(batch: B, queries: T, keys: T, heads: H, headDim: d / H)
         time("  AttentionCore forward", flops: attCore) {
-            core.forward(q: aa.qn, k: aa.kn, v: aa.v, keyValid: nil, out: aa.o, probabilities: aa.probabilities)
+            core.forward(q: qb.p, k: kb.p, v: vb.p, keyValid: nil, out: ob.p, probabilities: pb.p)
         }
         time("  AttentionCore backward", flops: 2 * attCore) {
-            core.backward(dOut: dy.p, q: aa.qn, k: aa.kn, v: aa.v, probabilities: aa.probabilities, dq: sc.dq, dk: sc.dk, dv: sc.dv,
-                          scratch: sc.softmax)
+            core.backward(dOut: dy.p, q: qb.p, k: kb.p, v: vb.p, probabilities: pb.p, dq: dqb.p, dk: dkb.p, dv: dvb.p, scratch: sb.p)
         }
         time("self-attention bwd (all)", flops: 2 * attF) {
             att.backward(store, x: x.p, batch: B, queries: T, keys: T, aa, dy: dy.p, dx: dx.p, scratch: sc)
