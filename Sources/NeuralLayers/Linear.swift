@@ -19,13 +19,20 @@ public struct Linear: Sendable {
     }
 
     /// y = x·Wᵀ + b; `y` is [rows, out], x is [rows, in]. With `accumulate`, y += x·Wᵀ + b.
+    /// The bias is written (or added) first and the product accumulated onto it, which saves BLAS's
+    /// separate pass that clears C for beta = 0.
     public func forward(_ p: ParameterStore, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                         accumulate: Bool = false) {
         guard rows > 0 else { return }
+        var beta: Float = accumulate ? 1 : 0
+        if let bias {
+            if accumulate { addRowVector(p.value(bias), to: y, rows: rows, width: outFeatures) }
+            else { fillRows(y, with: p.value(bias), rows: rows, width: outFeatures) }
+            beta = 1
+        }
         panelGemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x, lda: inFeatures, b: p.value(weight), ldb: inFeatures,
-                  beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
-        if let bias { addRowVector(p.value(bias), to: y, rows: rows, width: outFeatures) }
+                  beta: beta, c: y, ldc: outFeatures)
     }
 
     /// Accumulates dW += dyᵀ·x, db += Σ_rows dy and (when `dx` is given) dx += dy·W
@@ -52,15 +59,34 @@ public func addRowVector(_ v: UnsafePointer<Float>, to y: UnsafeMutablePointer<F
     }
 }
 
-/// out[c] += Σ_r x[r, c] (parallel over columns, so each sum has one fixed order).
+/// y[r, :] = v for every row (parallel over rows).
+public func fillRows(_ y: UnsafeMutablePointer<Float>, with v: UnsafePointer<Float>, rows: Int, width: Int) {
+    parallelRows(rows, width: width) { range in
+        for r in range { (y + r * width).update(from: v, count: width) }
+    }
+}
+
+/// out[c] += Σ_r x[r, c], 8 columns at a time; parallel over column blocks (each column's sum keeps one
+/// fixed order, so the result does not depend on the thread count).
 public func accumulateColumnSums(_ x: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+    let blocks = (width + 7) / 8
     let work = { (range: Range<Int>) in
-        for r in 0..<rows {
-            let row = x + r * width
-            for c in range { out[c] += row[c] }
+        let c0 = range.lowerBound * 8, c1 = min(width, range.upperBound * 8)
+        var c = c0
+        while c + 8 <= c1 {
+            var acc = Lanes(repeating: 0)
+            for r in 0..<rows { acc += loadLanes(x + r * width + c) }
+            storeLanes(loadLanes(out + c) + acc, out + c)
+            c += 8
+        }
+        while c < c1 {
+            var s: Float = 0
+            for r in 0..<rows { s += x[r * width + c] }
+            out[c] += s
+            c += 1
         }
     }
-    if rows * width < 32_768 { work(0..<width) } else { Parallel.forEachChunk(width, minChunk: 32, work) }
+    if rows * width < 65_536 { work(0..<blocks) } else { Parallel.forEachChunk(blocks, minChunk: 4, work) }
 }
 
 /// C[m×n] = A[m×k]·op(B) + beta·C with the rows of C cut into a few large panels, one BLAS call each.

@@ -43,18 +43,30 @@ public struct LayerNormLayer: Sendable {
             }
         }
         if let weight, let bias, let p {
+            // dbias += Σ dy; dweight += Σ n̂ ⊙ dy — 8 columns at a time, parallel over column blocks.
             let dw = p.gradient(weight), db = p.gradient(bias)
-            let work = { (cols: Range<Int>) in
-                for r in 0..<rows {
-                    let xr = x + r * dim, dyr = dy + r * dim
-                    let m = mean[r], s = rstd[r]
-                    for c in cols {
-                        dw[c] += (xr[c] - m) * s * dyr[c]
-                        db[c] += dyr[c]
+            accumulateColumnSums(dy, rows: rows, width: dim, into: db)
+            let blocks = (dim + 7) / 8
+            let work = { (range: Range<Int>) in
+                let c0 = range.lowerBound * 8, c1 = min(dim, range.upperBound * 8)
+                var c = c0
+                while c + 8 <= c1 {
+                    var acc = Lanes(repeating: 0)
+                    for r in 0..<rows {
+                        acc += (loadLanes(x + r * dim + c) - Lanes(repeating: mean[r])) * Lanes(repeating: rstd[r])
+                            * loadLanes(dy + r * dim + c)
                     }
+                    storeLanes(loadLanes(dw + c) + acc, dw + c)
+                    c += 8
+                }
+                while c < c1 {
+                    var s: Float = 0
+                    for r in 0..<rows { s += (x[r * dim + c] - mean[r]) * rstd[r] * dy[r * dim + c] }
+                    dw[c] += s
+                    c += 1
                 }
             }
-            if rows * dim < 32_768 { work(0..<dim) } else { Parallel.forEachChunk(dim, minChunk: 16, work) }
+            if rows * dim < 65_536 { work(0..<blocks) } else { Parallel.forEachChunk(blocks, minChunk: 4, work) }
         }
     }
 }
@@ -183,22 +195,47 @@ public struct RMSNormLayer: Sendable {
                 let off = (r / groups) * st + (r % groups) * dim
                 let xr = x + off, dyr = dy + r * dim, dxr = dx + off
                 let s = rstd[r]
-                var gx: Float = 0
-                for i in 0..<dim { gx += dyr[i] * w[i] * xr[i] }
+                var acc = Lanes(repeating: 0)
+                var i = 0
+                while i + 8 <= dim { acc += loadLanes(dyr + i) * loadLanes(w + i) * loadLanes(xr + i); i += 8 }
+                var gx = acc.sum()
+                while i < dim { gx += dyr[i] * w[i] * xr[i]; i += 1 }
                 let c = s * s * s * gx * inv
-                for i in 0..<dim {
+                let sv = Lanes(repeating: s), cv = Lanes(repeating: c)
+                i = 0
+                while i + 8 <= dim {
+                    let g = sv * loadLanes(w + i) * loadLanes(dyr + i) - cv * loadLanes(xr + i)
+                    storeLanes(accumulate ? loadLanes(dxr + i) + g : g, dxr + i)
+                    i += 8
+                }
+                while i < dim {
                     let g = s * w[i] * dyr[i] - c * xr[i]
                     dxr[i] = accumulate ? dxr[i] + g : g
+                    i += 1
                 }
             }
         }
-        let work = { (cols: Range<Int>) in
-            for r in 0..<rows {
-                let xr = x + (r / groups) * st + (r % groups) * dim, dyr = dy + r * dim
-                let s = rstd[r]
-                for c in cols { dw[c] += dyr[c] * xr[c] * s }
+        // dw += Σ_rows dy ⊙ x ⊙ rstd, 8 columns at a time.
+        let blocks = (dim + 7) / 8
+        let work = { (range: Range<Int>) in
+            let c0 = range.lowerBound * 8, c1 = min(dim, range.upperBound * 8)
+            var c = c0
+            while c + 8 <= c1 {
+                var acc = Lanes(repeating: 0)
+                for r in 0..<rows {
+                    let xr = x + (r / groups) * st + (r % groups) * dim
+                    acc += loadLanes(dy + r * dim + c) * loadLanes(xr + c) * Lanes(repeating: rstd[r])
+                }
+                storeLanes(loadLanes(dw + c) + acc, dw + c)
+                c += 8
+            }
+            while c < c1 {
+                var s: Float = 0
+                for r in 0..<rows { s += dy[r * dim + c] * x[(r / groups) * st + (r % groups) * dim + c] * rstd[r] }
+                dw[c] += s
+                c += 1
             }
         }
-        if rows * dim < 32_768 { work(0..<dim) } else { Parallel.forEachChunk(dim, minChunk: 8, work) }
+        if rows * dim < 65_536 { work(0..<blocks) } else { Parallel.forEachChunk(blocks, minChunk: 1, work) }
     }
 }
