@@ -1,9 +1,10 @@
 import Kernels
 
-/// Multi-head attention with fused projections (biases on), optional QK RMSNorm per head, and a key
-/// mask. Self-attention: one `qkv` Linear (dim → 3·dim, DiT/HunyuanVideo layout [q; k; v]); cross-attention:
-/// `q` from x and one `kv` Linear (contextDim → 2·dim) from the context. One wide GEMM instead of three
-/// thin ones packs the input once and runs the BLAS kernel at its better shapes, in both directions.
+/// Multi-head attention with q/k/v/out projections (biases on), optional QK RMSNorm per head, and a
+/// key mask. The parameters are four separate Linears (`.q`, `.k`, `.v`, `.out`), but the projections
+/// that read the same input run as one GEMM (`FusedLinears`): [q; k; v] for self-attention, [k; v] from
+/// the context for cross-attention. One wide GEMM instead of three thin ones packs the input once and
+/// runs the BLAS kernel at its better shapes, in both directions.
 ///
 /// Layouts (row-major): x [batch·queries, dim], context [batch·keys, contextDim]; within a projection
 /// row, a head's features are contiguous ([heads, headDim]).
@@ -13,11 +14,14 @@ public struct AttentionLayer: Sendable {
     public let heads: Int
     public let headDim: Int
     public let isCross: Bool
-    /// Self-attention: [q; k; v] (3·dim outputs). Cross-attention: q only (dim outputs).
-    public let qkv: Linear
-    /// Cross-attention only: [k; v] from the context (2·dim outputs).
-    public let kv: Linear?
+    public let q: Linear
+    public let k: Linear
+    public let v: Linear
     public let out: Linear
+    /// What runs on x: [q; k; v] (self) or [q] (cross).
+    public let queryProjection: FusedLinears
+    /// Cross-attention: [k; v] on the context.
+    public let contextProjection: FusedLinears?
     public let qNorm: RMSNormLayer?
     public let kNorm: RMSNormLayer?
 
@@ -30,14 +34,18 @@ public struct AttentionLayer: Sendable {
         self.contextDim = contextDim ?? dim
         self.heads = heads
         headDim = dim / heads
-        if isCross {
-            qkv = Linear(store, name + ".q", inFeatures: dim, outFeatures: dim)
-            kv = Linear(store, name + ".kv", inFeatures: self.contextDim, outFeatures: 2 * dim)
-        } else {
-            qkv = Linear(store, name + ".qkv", inFeatures: dim, outFeatures: 3 * dim)
-            kv = nil
-        }
+        // Declaration order fixes the store layout: q, k, v, out, q_norm, k_norm.
+        q = Linear(store, name + ".q", inFeatures: dim, outFeatures: dim)
+        k = Linear(store, name + ".k", inFeatures: self.contextDim, outFeatures: dim)
+        v = Linear(store, name + ".v", inFeatures: self.contextDim, outFeatures: dim)
         out = Linear(store, name + ".out", inFeatures: dim, outFeatures: dim, weightInit: outputInit)
+        if isCross {
+            queryProjection = FusedLinears([q])
+            contextProjection = FusedLinears([k, v])
+        } else {
+            queryProjection = FusedLinears([q, k, v])
+            contextProjection = nil
+        }
         if qkNorm {
             qNorm = RMSNormLayer(store, name + ".q_norm", dim: headDim)
             kNorm = RMSNormLayer(store, name + ".k_norm", dim: headDim)
@@ -53,6 +61,9 @@ public struct AttentionLayer: Sendable {
 
     /// Saved for the backward pass.
     public struct Activations {
+        /// Packed projection weights of this layer (refreshed by every forward pass).
+        public let queryPacked: FusedLinears.Packed
+        public let contextPacked: FusedLinears.Packed?
         /// Query-side projections: [q; k; v] rows (self) or q rows (cross).
         public let qProj: UnsafeMutablePointer<Float>
         /// Context projections [k; v] rows (cross); the same buffer as qProj for self-attention.
@@ -69,6 +80,7 @@ public struct AttentionLayer: Sendable {
         let (qr, kr) = (batch * queries, batch * keys)
         let qp = arena.floats(qr * qStride)
         return Activations(
+            queryPacked: queryProjection.makePacked(arena), contextPacked: contextProjection?.makePacked(arena),
             qProj: qp, kvProj: isCross ? arena.floats(kr * kvStride) : qp,
             qn: qNorm == nil ? nil : arena.floats(qr * dim), kn: kNorm == nil ? nil : arena.floats(kr * dim),
             qRstd: arena.floats(qNorm == nil ? 1 : qr * heads), kRstd: arena.floats(kNorm == nil ? 1 : kr * heads),
@@ -81,8 +93,12 @@ public struct AttentionLayer: Sendable {
         /// Gradients of the projection buffers (same layouts as `Activations.qProj` / `kvProj`).
         public let dQProj, dKVProj: UnsafeMutablePointer<Float>
         public let softmax: UnsafeMutablePointer<Float>
-        /// Sized for calls with up to `batch`, `queries`, `keys`, `heads` at width `dim`, self or cross.
-        public init(_ arena: Arena, batch: Int, queries: Int, keys: Int, heads: Int, dim: Int) {
+        /// Packed-weight gradient scratch (3·dim × max(dim, contextDim)).
+        public let packedGradient: FusedLinears.Packed
+        /// Sized for calls with up to `batch`, `queries`, `keys`, `heads` at width `dim` (context width up to
+        /// `contextDim`, default dim), self or cross.
+        public init(_ arena: Arena, batch: Int, queries: Int, keys: Int, heads: Int, dim: Int, contextDim: Int? = nil) {
+            packedGradient = FusedLinears.gradientScratch(arena, outFeatures: 3 * dim, inFeatures: max(dim, contextDim ?? dim))
             let (qr, kr) = (batch * queries, batch * keys)
             let rows = max(qr, kr)
             dO = arena.floats(qr * dim); dqn = arena.floats(qr * dim); dkn = arena.floats(rows * dim)
@@ -99,8 +115,8 @@ public struct AttentionLayer: Sendable {
         precondition(mask.queryOffset == 0, "attention layers take no cached prefix")
         if case .slidingWindow = mask.kind { preconditionFailure("sliding-window masks are not supported here") }
         let (qr, kr) = (batch * queries, batch * keys)
-        qkv.forward(p, x, rows: qr, into: a.qProj)
-        if let kv, let context { kv.forward(p, context, rows: kr, into: a.kvProj) }
+        queryProjection.forward(p, x, rows: qr, packed: a.queryPacked, into: a.qProj)
+        if let cp = contextProjection, let context { cp.forward(p, context, rows: kr, packed: a.contextPacked!, into: a.kvProj) }
         let kOff = isCross ? 0 : dim, vOff = isCross ? dim : 2 * dim
         var core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim,
                                  causal: mask.kind == .causal)
@@ -146,8 +162,10 @@ public struct AttentionLayer: Sendable {
             kNorm.backward(p, x: a.kvProj + kOff, dy: s.dkn, rstd: a.kRstd, rows: kr * heads, groups: heads, stride: kvStride,
                            dx: dKV + kOff, accumulate: false)
         }
-        qkv.backward(p, x: x, dy: dQ, rows: qr, dx: dx)
-        if let kv, let context { kv.backward(p, x: context, dy: dKV, rows: kr, dx: dContext) }
+        queryProjection.backward(p, x: x, dy: dQ, rows: qr, packed: a.queryPacked, dx: dx, scratch: s.packedGradient)
+        if let cp = contextProjection, let context {
+            cp.backward(p, x: context, dy: dKV, rows: kr, packed: a.contextPacked!, dx: dContext, scratch: s.packedGradient)
+        }
     }
 
     /// 2 × multiply-adds of one forward call.

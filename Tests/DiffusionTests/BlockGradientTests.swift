@@ -76,7 +76,7 @@ final class BlockGradientTests: XCTestCase {
         randomizeParameters(store, seed: 2)
         let arena = Arena()
         let a = blk.makeActivations(arena, batch: B, tokens: T, textTokens: S)
-        let s = DiTScratch(arena, batch: B, tokens: T, textTokens: S, width: d, heads: 2, mlpHidden: 2 * d)
+        let s = DiTScratch(arena, batch: B, tokens: T, textTokens: S, width: d, textWidth: dy, heads: 2, mlpHidden: 2 * d)
         let h = Buf(normal: B * T * d, seed: 3), dh = Buf(B * T * d)
         let text = Buf(normal: B * S * dy, seed: 6), dtext = Buf(B * S * dy)
         let c = Buf(normal: B * d, seed: 4), dc = Buf(B * d)

@@ -195,7 +195,7 @@ final class LayerGradientTests: XCTestCase {
         randomizeParameters(store, seed: 2, scale: 0.5)
         let arena = Arena()
         let a = att.makeActivations(arena, batch: B, queries: T, keys: S)
-        let sc = AttentionLayer.Scratch(arena, batch: B, queries: T, keys: S, heads: H, dim: D)
+        let sc = AttentionLayer.Scratch(arena, batch: B, queries: T, keys: S, heads: H, dim: D, contextDim: C)
         let x = Buf(normal: B * T * D, seed: 3), dx = Buf(B * T * D)
         let ctx = Buf(normal: B * S * C, seed: 4), dctx = Buf(B * S * C)
         let y = Buf(B * T * D), r = Buf(normal: B * T * D, seed: 5)
