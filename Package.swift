@@ -24,8 +24,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CShims", dependencies: ["CPNG", "CNcursesW", "CBLAS"]),
 
-        // numeric kernels
-        .target(name: "Kernels", dependencies: ["CBLAS", "CShims"], swiftSettings: release),
+        // numeric kernels (element-wise inner loops in C, where clang vectorises them)
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CShims", "CKernels"], swiftSettings: release),
         // model files and tokenizers
         .target(name: "ModelFiles", dependencies: ["Kernels"], swiftSettings: release),
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),
@@ -37,19 +38,25 @@ let package = Package(
         .target(name: "PromptEncoder", dependencies: ["NeuralLayers", "LLM", "Tokenizers", "ModelFiles"], swiftSettings: release),
         .target(name: "Diffusion", dependencies: ["NeuralLayers", "PromptEncoder"], swiftSettings: release),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: release),
+        // training: the shapes dataset, the LLM feature cache, the trainer; generation from a trained model
+        .target(name: "Training", dependencies: ["Diffusion", "PromptEncoder", "Sampling", "Shapes", "ImageIO", "ModelFiles", "Kernels"],
+                swiftSettings: release),
         // imaging (PNG files); below training so sample grids can be written
         .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
         // the "shapes" domain: scene specs, renderer, captions; and the prompt-following benchmark
         .target(name: "Shapes", dependencies: ["Kernels"], swiftSettings: release),
         .target(name: "Evaluation", dependencies: ["Shapes", "ImageIO"], swiftSettings: release),
 
+        // the on-disk gallery (PNG files + SQLite index) and pictures in the terminal
+        .target(name: "Gallery", dependencies: ["ImageIO", "CSQLite"], swiftSettings: release),
+        .target(name: "TerminalGraphics", dependencies: ["ImageIO", "CSixel", "CShims"], swiftSettings: release),
         // the ncurses studio
         .target(name: "Studio", dependencies: ["CNcursesW", "CShims"], swiftSettings: release),
 
         .executableTarget(name: "lidit", dependencies: [
             "Studio",
             "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
-            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling",
+            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
@@ -61,6 +68,9 @@ let package = Package(
         .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes"]),
+        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),
+        .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
     ]

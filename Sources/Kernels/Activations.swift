@@ -1,8 +1,9 @@
+import CKernels
 import Foundation
 
 /// SiLU(x) = x·σ(x)
 public func silu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { let v = x[i]; y[i] = v / (1 + expf(-v)) }
+    lidit_silu(x, y, count)
 }
 
 public func siluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
@@ -17,10 +18,7 @@ private let geluCoefficient: Float = 0.044715
 
 /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — Gemma's and DiT's form.
 public func geluTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let v = x[i]
-        y[i] = 0.5 * v * (1 + tanhf(sqrt2OverPi * (v + geluCoefficient * v * v * v)))
-    }
+    lidit_gelu_tanh(x, y, count)
 }
 
 public func geluTanhBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {

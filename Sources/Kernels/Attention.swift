@@ -21,6 +21,17 @@ public struct AttentionMask {
         self.keyValid = keyValid
     }
 
+    /// Keys a query may see by position alone, as a half-open range (padding is separate).
+    @inline(__always)
+    public func keyRange(query t: Int, keys: Int) -> Range<Int> {
+        let q = queryOffset + t
+        switch kind {
+        case .bidirectional: return 0..<keys
+        case .causal: return 0..<max(0, min(keys, q + 1))
+        case .slidingWindow(let w): return min(keys, max(0, q - w + 1))..<max(0, min(keys, q + 1))
+        }
+    }
+
     @inline(__always)
     public func allows(batch b: Int, query t: Int, key s: Int, keys: Int) -> Bool {
         if let keyValid, keyValid[b * keys + s] == 0 { return false }
@@ -72,7 +83,13 @@ public func multiHeadAttention(
               a: qh, lda: s.heads * D, b: kh, ldb: s.kvHeads * D, c: p, ldc: S)
         for t in 0..<T {
             let row = p + t * S
-            for j in 0..<S where !mask.allows(batch: b, query: t, key: j, keys: S) { row[j] = -.infinity }
+            let visible = mask.keyRange(query: t, keys: S)
+            for j in 0..<visible.lowerBound { row[j] = -.infinity }
+            for j in visible.upperBound..<S { row[j] = -.infinity }
+            if let valid = mask.keyValid {
+                let v = valid + b * S
+                for j in visible where v[j] == 0 { row[j] = -.infinity }
+            }
             softmaxRow(row, count: S)
         }
         serialSgemm(m: T, n: Dv, k: S, a: p, lda: S, b: vh, ldb: s.kvHeads * Dv,

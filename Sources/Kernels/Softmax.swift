@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Row-wise softmax, numerically stable (the row maximum is subtracted before exp), with an
@@ -18,20 +19,7 @@ public func softmaxRows(
 
 @inline(__always)
 public func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
-    var maxValue = -Float.infinity
-    for j in 0..<count where row[j] > maxValue { maxValue = row[j] }
-    if maxValue == -Float.infinity {
-        for j in 0..<count { row[j] = 0 }
-        return
-    }
-    var total: Float = 0
-    for j in 0..<count {
-        let e = expf(row[j] - maxValue)
-        row[j] = e
-        total += e
-    }
-    let inv = 1 / total
-    for j in 0..<count { row[j] *= inv }
+    lidit_softmax_row(row, count)
 }
 
 /// Backward of y = softmax(x) per row: dx = y ⊙ (dy − Σ dy⊙y).

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import PromptEncoder
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Timings: kernels (more to come with the model work).",
-        subcommands: [BenchKernels.self]
+        abstract: "Timings: kernels, prompt encoding.",
+        subcommands: [BenchKernels.self, BenchEncode.self]
     )
 }
 
@@ -102,5 +103,47 @@ struct BenchKernels: ParsableCommand {
         }
         print(String(format: "OpenBLAS's own threading on the square shape: %.1f GFLOP/s (deterministic tiling reaches %.0f%% of it)", native, 100 * peak / native))
         print("peak sgemm GFLOP/s=\(String(format: "%.1f", peak))")
+    }
+}
+
+struct BenchEncode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode",
+        abstract: "Time encoding one prompt with a loaded LLM (median of --repeat runs after a warm-up).",
+        discussion: "The last line reads `encode E tokens=N median_ms=X`. Without --prefix-cache every run processes the whole token sequence.")
+
+    @Option(help: "smollm2 or gemma3.") var encoder: EncoderID
+    @Option(help: "The prompt.") var prompt: String
+    @Option(name: .customLong("repeat"), help: "Timed runs.") var repetitions: Int = 7
+    @Option(help: "Worker threads.") var threads: Int?
+    @Option(help: "Layer to stop at (HF indexing); -1 runs every block, like llama.cpp.") var layer: Int = -1
+    @Flag(help: "No instruction template (the tokens llama.cpp would see for the plain prompt).") var raw = false
+    @Flag(help: "Reuse the cached instruction prefix (only the prompt's own tokens run).") var prefixCache = false
+    @Flag(help: "Print the token ids first, as a JSON array.") var ids = false
+    @Option(help: "Keep only the first N tokens of the sequence (to time a fixed token count).") var tokens: Int?
+
+    func run() throws {
+        guard (1...1000).contains(repetitions) else { throw CLIError("--repeat must be 1...1000") }
+        if let threads {
+            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
+            Parallel.setThreads(threads)
+        }
+        let enc = try loadEncoder(encoder.rawValue, raw: raw)
+        let first = try enc.encode(prompt, layer: layer)
+        if let tokens, !(1...first.tokens.count).contains(tokens) || prefixCache {
+            throw CLIError("--tokens must be 1...\(first.tokens.count) for this prompt, without --prefix-cache")
+        }
+        let sequence = tokens.map { Array(first.tokens.prefix($0)) } ?? first.tokens
+        if ids { print("[" + sequence.map(String.init).joined(separator: ", ") + "]") }
+        let seconds: Double
+        if prefixCache {
+            seconds = medianSeconds(repeats: repetitions) { _ = try? enc.encode(prompt, layer: layer) }
+        } else {
+            // The whole sequence through every block, nothing cached: what a plain forward costs.
+            let model = enc.model
+            let resolved = model.resolveLayer(layer) ?? model.config.blockCount
+            seconds = medianSeconds(repeats: repetitions) { _ = model.hiddenStates(batch: [sequence], layers: [resolved]) }
+        }
+        print("encode \(encoder.rawValue) tokens=\(prefixCache ? first.tokens.count - first.instructionTokenCount : sequence.count) median_ms=\(String(format: "%.2f", seconds * 1000))")
     }
 }

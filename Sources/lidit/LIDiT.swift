@@ -10,7 +10,8 @@ struct LIDiT: ParsableCommand {
         abstract: "LI-DiT Studio: text-to-image with LLM-infused diffusion transformers, in the terminal.",
         discussion: "Run without a subcommand to open the studio.",
         version: version,
-        subcommands: [StudioCommand.self, BenchCommand.self],
+        subcommands: [StudioCommand.self, TrainCommand.self, EncodeCommand.self, ShowCommand.self, GalleryCommand.self,
+                      ModelsCommand.self, BenchCommand.self],
         defaultSubcommand: StudioCommand.self
     )
 }

@@ -474,3 +474,19 @@ final class ParallelTests: XCTestCase {
         XCTAssertTrue(results[0] == results[1], "sgemm differs between 1 and 2 threads")
     }
 }
+
+final class FastMathTests: XCTestCase {
+    func testVexpAgainstLibm() {
+        var xs: [Float] = [-100, -87.5, -87, -50, -10, -1, -1e-3, 0, 1e-3, 0.5, 1, 2.5, 10, 50, 88, 88.5, 100]
+        var r = RandomGenerator(seed: 5)
+        for _ in 0..<2000 { xs.append((r.uniform() - 0.5) * 170) }
+        var ys = xs
+        vexp(xs, into: &ys, count: xs.count)
+        for (x, y) in zip(xs, ys) {
+            let ref = Foundation.exp(Double(x))
+            if ref < 1e-37 { XCTAssertLessThan(y, 1e-37, "x=\(x)"); continue }
+            if ref > 3e38 { XCTAssertTrue(y.isInfinite || Double(y) > 3e38, "x=\(x)"); continue }
+            XCTAssertEqual(Double(y) / ref, 1, accuracy: 3e-7, "x=\(x)")
+        }
+    }
+}

@@ -1,0 +1,14 @@
+#ifndef LIDIT_CKERNELS_H
+#define LIDIT_CKERNELS_H
+// Element-wise inner loops written in C so clang vectorises them (Swift's SIMD conversions and
+// rounding lower poorly). Each function is compiled for AVX2+FMA and for baseline x86-64 and
+// picked at load time, so the binary runs on any x86-64 machine.
+#include <stddef.h>
+
+void lidit_vexp(const float *x, float *y, size_t n);
+// In place: row = softmax(row). A row whose maximum is -inf becomes zeros.
+void lidit_softmax_row(float *row, size_t n);
+void lidit_silu(const float *x, float *y, size_t n);
+void lidit_gelu_tanh(const float *x, float *y, size_t n);
+
+#endif

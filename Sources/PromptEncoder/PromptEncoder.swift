@@ -1,1 +1,0 @@
-// PromptEncoder module

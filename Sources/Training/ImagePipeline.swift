@@ -1,0 +1,121 @@
+import Diffusion
+import Foundation
+import ImageIO
+import Kernels
+import ModelFiles
+import PromptEncoder
+import Sampling
+
+/// Pads per-sample LLM features of one branch ([tokens_i, width] each) into a refiner input.
+public func branchInput(_ samples: [[Float]], width: Int) -> RefinerBranchInput {
+    let T = max(1, samples.map { $0.count / width }.max() ?? 1)
+    var features = [Float](repeating: 0, count: samples.count * T * width)
+    var mask = [UInt8](repeating: 0, count: samples.count * T)
+    for (b, s) in samples.enumerated() {
+        let n = s.count / width
+        for i in 0..<(n * width) { features[b * T * width + i] = s[i] }
+        for t in 0..<n { mask[b * T + t] = 1 }
+    }
+    return RefinerBranchInput(tokens: T, features: features, mask: mask)
+}
+
+/// What one generation asks for.
+public struct GenerationRequest: Sendable {
+    public var prompt: String
+    public var negativePrompt: String = ""
+    public var seed: UInt64 = 0
+    public var sampler = SamplerSettings(sampler: .euler, steps: 24, shift: 1, guidanceScale: 4)
+    /// Per encoder, in the model's branch order: 1 = as trained, 0 = off.
+    public var fusionWeights: [Float]? = nil
+    public init(prompt: String) { self.prompt = prompt }
+}
+
+/// A trained LI-DiT with its frozen LLM encoders: prompt in, picture out.
+public final class ImagePipeline: @unchecked Sendable {
+    public let model: LIDiTModel
+    public let encoders: [LLMTextEncoder]
+    public let layers: [Int]
+    public let modelID: String
+
+    public init(model: LIDiTModel, encoders: [LLMTextEncoder], layers: [Int], modelID: String) {
+        self.model = model
+        self.encoders = encoders
+        self.layers = layers
+        self.modelID = modelID
+    }
+
+    /// Loads a model folder (`model.safetensors` with its config in the metadata) and its LLMs.
+    public static func load(modelPath: String, store: ModelStore = ModelStore()) throws -> ImagePipeline {
+        let file = try SafetensorsFile.read(path: modelPath)
+        guard let json = file.metadata["lidit.training_config"],
+              let config = try? JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) else {
+            throw TrainingError("\(modelPath): not an LI-DiT model (no lidit.training_config metadata)")
+        }
+        let model = LIDiTModel(config: config.model, seed: 0)
+        guard let weights = file.tensor("weights"), weights.values.count == model.parameters.count else {
+            throw TrainingError("\(modelPath): weights do not match the model's configuration")
+        }
+        weights.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
+        let encoders = try config.encoders.map { e in try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer) }
+        return ImagePipeline(model: model, encoders: encoders, layers: config.encoders.map(\.layer),
+                             modelID: file.metadata["lidit.model_id"] ?? URL(fileURLWithPath: modelPath).lastPathComponent)
+    }
+
+    /// Encodes prompts with every LLM (the instruction prefix comes from each encoder's cache).
+    public func textFeatures(_ prompts: [String]) throws -> [[[Float]]] {
+        try zip(encoders, layers).map { enc, layer in try enc.encode(prompts, layer: layer).map(\.features) }
+    }
+
+    public func refinerInput(features: [[[Float]]], dropText: [Bool]?, fusion: [Float]?) -> RefinerInput {
+        let branches = zip(encoders, features).map { enc, f in branchInput(f, width: enc.model.config.width) }
+        return RefinerInput(batch: features[0].count, branches: branches, fusionWeights: fusion, dropText: dropText)
+    }
+
+    /// Generates one picture per seed. `onStep` sees each step's denoised estimate (as a
+    /// picture) and may return false to cancel (the call then throws CancellationError).
+    public func generate(_ request: GenerationRequest, seeds: [UInt64],
+                         onStep: ((Int, Int, [RGBImage]) -> Bool)? = nil) throws -> [RGBImage] {
+        let B = seeds.count
+        guard B > 0 else { return [] }
+        if let f = request.fusionWeights {
+            guard f.count == encoders.count else { throw TrainingError("expected \(encoders.count) fusion weights, got \(f.count)") }
+            guard f.allSatisfy({ $0 >= 0 && $0 <= 4 }) else { throw TrainingError("fusion weights must be between 0 and 4") }
+        }
+        let cond = try textFeatures(Array(repeating: request.prompt, count: B))
+        let condInput = refinerInput(features: cond, dropText: nil, fusion: request.fusionWeights)
+        // Guided calls carry the conditional rows, then the unconditional ones (null text, or the
+        // negative prompt).
+        let negative = request.negativePrompt.isEmpty ? cond : try textFeatures(Array(repeating: request.negativePrompt, count: B))
+        let both = refinerInput(features: zip(cond, negative).map { $0 + $1 },
+                                dropText: Array(repeating: false, count: B) + Array(repeating: request.negativePrompt.isEmpty, count: B),
+                                fusion: request.fusionWeights)
+        let model = self.model
+        let prediction: Prediction = model.config.prediction == .velocity ? .velocity : .cleanImage
+        let denoiser = Denoiser(prediction: prediction) { input in
+            let text = input.includesUnconditional ? both : condInput
+            return model.predict(noisy: input.x, sigmas: Array(repeating: Float(input.sigma), count: input.rows), text: text)
+        }
+        let sampler = try Sampler(settings: request.sampler)
+        let n = model.geometry.pixelsPerImage
+        let size = model.config.imageSize
+        let out = try sampler.sample(denoiser, seeds: seeds, elementsPerRow: n) { info in
+            guard let onStep else { return true }
+            let previews = (0..<B).map { Self.picture(Array(info.denoised[($0 * n)..<(($0 + 1) * n)]), size: size) }
+            return onStep(info.step, info.steps, previews)
+        }
+        return (0..<B).map { Self.picture(Array(out[($0 * n)..<(($0 + 1) * n)]), size: size) }
+    }
+
+    /// Planar RGB in [−1, 1] → 8-bit RGB.
+    public static func picture(_ planar: [Float], size: Int) -> RGBImage {
+        let n = size * size
+        var px = [UInt8](repeating: 0, count: 3 * n)
+        for i in 0..<n {
+            for c in 0..<3 {
+                let v = (planar[c * n + i] + 1) * 127.5
+                px[i * 3 + c] = UInt8(max(0, min(255, v.rounded())))
+            }
+        }
+        return RGBImage(width: size, height: size, channels: 3, pixels: px)
+    }
+}

@@ -1,0 +1,280 @@
+import Diffusion
+import Foundation
+import ImageIO
+import Kernels
+import ModelFiles
+import NeuralLayers
+import PromptEncoder
+import Sampling
+import Shapes
+
+/// A training run in a folder: `config.json`, `checkpoint.safetensors` (weights, AdamW moments,
+/// EMA and step, written atomically every few minutes and on interruption), `loss.csv`, and
+/// `samples/step-NNNNNN.png` grids.
+///
+/// Resume is exact: everything a step draws (scene layouts, noise, timesteps, caption dropout)
+/// is a pure function of (seed, step), and the checkpoint holds the whole optimizer state, so a
+/// resumed run reproduces the uninterrupted run's loss curve.
+public final class Trainer {
+    public let folder: URL
+    public let config: TrainingConfig
+    public let model: LIDiTModel
+    public let optimizer: AdamW
+    public private(set) var step = 0
+    public private(set) var elapsed: Double = 0
+    let dataset: ShapesDataset
+    let caches: [FeatureCache]
+    let encoders: [LLMTextEncoder]
+    let samplePrompts = [
+        "a red circle", "two blue squares", "a green triangle to the left of a yellow star",
+        "a large purple heart", "three orange crosses", "a white ring above a black diamond",
+        "a small pink star", "a brown square below a blue circle",
+    ]
+
+    public var checkpointPath: String { folder.appendingPathComponent("checkpoint.safetensors").path }
+    var logPath: String { folder.appendingPathComponent("loss.csv").path }
+
+    /// Opens a run folder: resumes from its checkpoint when there is one, else starts `config`.
+    public init(folder: URL, config newConfig: TrainingConfig?, store: ModelStore = ModelStore(),
+                log: (String) -> Void) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("samples"), withIntermediateDirectories: true)
+        let configPath = folder.appendingPathComponent("config.json").path
+        var config: TrainingConfig
+        if FileManager.default.fileExists(atPath: configPath) {
+            config = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
+            if let newConfig, newConfig != config { log("note: \(configPath) exists; resuming with the saved configuration") }
+        } else {
+            guard let newConfig else { throw TrainingError("\(folder.path) has no config.json; pass a configuration to start a run") }
+            config = newConfig
+        }
+        try config.validate()
+
+        // Encoders and the instruction-token counts the refiners crop.
+        var encoders: [LLMTextEncoder] = []
+        for e in config.encoders {
+            log("loading \(e.id)…")
+            encoders.append(try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer))
+        }
+        for (i, enc) in encoders.enumerated() { config.model.refiner.branches[i].instructionTokens = enc.instructionTokenCount }
+        if !FileManager.default.fileExists(atPath: configPath) {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeAtomically(try encoder.encode(config), to: configPath)
+        }
+        self.config = config
+        self.encoders = encoders
+
+        dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
+                                imageSize: config.model.imageSize, maxObjects: config.data.maxObjects)
+        var caches: [FeatureCache] = []
+        for (e, enc) in zip(config.encoders, encoders) {
+            let known = KnownModel.named(e.id)!
+            var lastReport = Date.distantPast
+            caches.append(try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: dataset.captions) { done, total in
+                if Date().timeIntervalSince(lastReport) > 2 || done == total {
+                    lastReport = Date()
+                    log("\(e.id) features: \(done)/\(total) captions")
+                }
+            })
+        }
+        self.caches = caches
+
+        model = LIDiTModel(config: config.model, seed: config.seed)
+        optimizer = AdamW(parameters: model.parameters, config: config.optimizer)
+        if FileManager.default.fileExists(atPath: checkpointPath) {
+            try loadCheckpoint()
+            log("resumed at step \(step) (\(String(format: "%.0f", elapsed)) s trained)")
+        } else {
+            log("new run: \(model.parameters.count) parameters, \(dataset.captions.count) captions")
+        }
+    }
+
+    // MARK: - data
+
+    /// The batch for `step`: images, noise, σ and text, all derived from (seed, step).
+    public func batch(step: Int) -> TrainingBatch {
+        let B = config.batchSize
+        let n = model.geometry.pixelsPerImage
+        var images = [Float](repeating: 0, count: B * n)
+        let indices = (0..<B).map { dataset.index(step: step, slot: $0) }
+        images.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            Parallel.forEach(B) { slot in
+                let img = dataset.image(index: indices[slot], step: step, slot: slot)
+                img.withUnsafeBufferPointer { base.advanced(by: slot * n).update(from: $0.baseAddress!, count: n) }
+            }
+        }
+        var rng = RandomGenerator(seed: config.seed &+ 0x7A11, counter: UInt64(step) << 32)
+        var noise = [Float](repeating: 0, count: B * n)
+        noise.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        var z = [Float](repeating: 0, count: B), u = z
+        z.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        u.withUnsafeMutableBufferPointer { rng.fillUniform($0) }
+        let sigmas = z.map { 1 / (1 + expf(-(config.timestepMean + config.timestepStd * $0))) }
+        let drop = u.map { $0 < config.captionDropout }
+        var branches: [RefinerBranchInput] = []
+        for cache in caches {
+            let samples: [[Float]] = indices.map { i in
+                var f = [Float](repeating: 0, count: cache.tokenCount(i) * cache.width)
+                _ = f.withUnsafeMutableBufferPointer { cache.features(i, into: $0.baseAddress!) }
+                return f
+            }
+            branches.append(branchInput(samples, width: cache.width))
+        }
+        return TrainingBatch(batch: B, images: images, noise: noise, sigmas: sigmas,
+                             text: RefinerInput(batch: B, branches: branches, dropText: drop))
+    }
+
+    // MARK: - loop
+
+    public struct Progress {
+        public var step: Int, totalSteps: Int, loss: Double, learningRate: Float, gradientNorm: Double
+        public var samplesPerSecond: Double, elapsed: Double
+        /// Share of the step time spent building the batch (rendering, features).
+        public var dataFraction: Double
+    }
+
+    /// Trains until `totalSteps`, `until` (wall-clock deadline) or `shouldStop` returns true;
+    /// always leaves a checkpoint behind.
+    public func train(until deadline: Date? = nil, shouldStop: () -> Bool, report: (Progress) -> Void, log: (String) -> Void) throws {
+        let total = config.optimizer.totalSteps
+        var lastCheckpoint = Date()
+        var window: [Double] = []
+        var dataSeconds = 0.0, stepSeconds = 0.0
+        if step == 0 { try appendLog("step,loss,lr,grad_norm,samples_per_s,elapsed_s\n", truncateAfter: nil) }
+        while step < total {
+            if shouldStop() || (deadline.map { Date() >= $0 } ?? false) { break }
+            let t0 = Date()
+            let b = batch(step: step)
+            dataSeconds += Date().timeIntervalSince(t0)
+            model.parameters.zeroGradients()
+            let r = model.trainingStep(b)
+            guard r.loss.isFinite else {
+                try saveCheckpoint()
+                throw TrainingError("loss became \(r.loss) at step \(step); checkpoint kept at the last finite state")
+            }
+            let norm = optimizer.step(model.parameters, step: step)
+            let dt = Date().timeIntervalSince(t0)
+            elapsed += dt
+            stepSeconds += dt
+            step += 1
+            window.append(r.loss)
+            if step % config.logEvery == 0 || step == total {
+                let loss = window.reduce(0, +) / Double(window.count)
+                window.removeAll()
+                let sps = Double(config.batchSize) / dt
+                try appendLog(String(format: "%d,%.6f,%.6g,%.4f,%.1f,%.1f\n", step, loss, optimizer.learningRate(step: step - 1), norm, sps, elapsed), truncateAfter: nil)
+                report(Progress(step: step, totalSteps: total, loss: loss, learningRate: optimizer.learningRate(step: step - 1),
+                                gradientNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
+                                dataFraction: dataSeconds / max(stepSeconds, 1e-9)))
+                dataSeconds = 0; stepSeconds = 0
+            }
+            if step % config.sampleEvery == 0 {
+                let path = try writeSampleGrid()
+                log("samples: \(path)")
+            }
+            if Date().timeIntervalSince(lastCheckpoint) >= config.checkpointSeconds {
+                try saveCheckpoint()
+                lastCheckpoint = Date()
+            }
+        }
+        try saveCheckpoint()
+        log("checkpoint at step \(step): \(checkpointPath)")
+    }
+
+    // MARK: - files
+
+    func appendLog(_ line: String, truncateAfter: Int?) throws {
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: logPath) else { throw TrainingError("cannot write \(logPath)") }
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(Data(line.utf8))
+    }
+
+    /// Drops log lines from steps after the checkpoint, so a resumed run continues one curve.
+    func trimLog(to step: Int) {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: true).filter { line in
+            guard let s = Int(line.split(separator: ",").first ?? "") else { return true }
+            return s <= step
+        }
+        try? (kept.joined(separator: "\n") + "\n").write(toFile: logPath, atomically: true, encoding: .utf8)
+    }
+
+    func encodedConfig() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(config), as: UTF8.self)
+    }
+
+    public func saveCheckpoint() throws {
+        let n = model.parameters.count
+        let weights = Array(UnsafeBufferPointer(start: model.parameters.values, count: n))
+        let file = SafetensorsFile(tensors: [
+            .init(name: "weights", shape: [n], values: weights, dtype: .f32),
+            .init(name: "adam_m", shape: [n], values: optimizer.m, dtype: .f32),
+            .init(name: "adam_v", shape: [n], values: optimizer.v, dtype: .f32),
+            .init(name: "ema", shape: [n], values: optimizer.ema, dtype: .f32),
+        ], metadata: ["lidit.step": String(step), "lidit.elapsed_seconds": String(elapsed),
+                      "lidit.training_config": try encodedConfig()])
+        try file.write(to: checkpointPath)
+    }
+
+    func loadCheckpoint() throws {
+        let file = try SafetensorsFile.read(path: checkpointPath)
+        let n = model.parameters.count
+        guard let w = file.tensor("weights"), let m = file.tensor("adam_m"), let v = file.tensor("adam_v"), let e = file.tensor("ema"),
+              [w, m, v, e].allSatisfy({ $0.values.count == n }), let s = Int(file.metadata["lidit.step"] ?? "") else {
+            throw TrainingError("\(checkpointPath) does not match this run's model; move it away to start over")
+        }
+        w.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: n) }
+        optimizer.m = m.values
+        optimizer.v = v.values
+        optimizer.ema = e.values
+        step = s
+        elapsed = Double(file.metadata["lidit.elapsed_seconds"] ?? "") ?? 0
+        trimLog(to: step)
+    }
+
+    /// The EMA weights in fp16 with the configuration: the file `lidit generate --model` reads.
+    public func exportModel(to path: String, modelID: String) throws {
+        let file = SafetensorsFile(tensors: [.init(name: "weights", shape: [optimizer.ema.count], values: optimizer.ema, dtype: .f16)],
+                                   metadata: ["lidit.training_config": try encodedConfig(), "lidit.model_id": modelID,
+                                              "lidit.step": String(step)])
+        try file.write(to: path)
+    }
+
+    /// A grid of the fixed sample prompts drawn with the EMA weights (Euler, 20 steps, guidance 4).
+    public func writeSampleGrid() throws -> String {
+        let emaModel = LIDiTModel(config: config.model, seed: 0)
+        optimizer.ema.withUnsafeBufferPointer { emaModel.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
+        let pipeline = ImagePipeline(model: emaModel, encoders: encoders, layers: config.encoders.map(\.layer), modelID: "training")
+        var tiles: [RGBImage] = []
+        for (i, p) in samplePrompts.enumerated() {
+            var request = GenerationRequest(prompt: p)
+            request.sampler = SamplerSettings(sampler: .euler, steps: 20, shift: 1, guidanceScale: 4)
+            tiles += try pipeline.generate(request, seeds: [UInt64(i)])
+        }
+        let grid = Self.grid(tiles, columns: 4)
+        let path = folder.appendingPathComponent(String(format: "samples/step-%06d.png", step)).path
+        try PNGFile(image: grid, texts: [PNGText(keyword: "prompts", text: samplePrompts.joined(separator: "\n"))]).write(path: path)
+        return path
+    }
+
+    public static func grid(_ tiles: [RGBImage], columns: Int, gap: Int = 2) -> RGBImage {
+        guard let first = tiles.first else { return RGBImage(width: 1, height: 1) }
+        let (w, h) = (first.width, first.height)
+        let rows = (tiles.count + columns - 1) / columns
+        let W = columns * w + (columns + 1) * gap, H = rows * h + (rows + 1) * gap
+        var out = RGBImage(width: W, height: H, channels: 3, fill: 40)
+        for (k, t) in tiles.enumerated() {
+            let ox = gap + (k % columns) * (w + gap), oy = gap + (k / columns) * (h + gap)
+            for y in 0..<h { for x in 0..<w { for c in 0..<3 {
+                out.pixels[((oy + y) * W + ox + x) * 3 + c] = t.pixels[(y * w + x) * t.channels + c]
+            } } }
+        }
+        return out
+    }
+}

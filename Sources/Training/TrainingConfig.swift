@@ -1,0 +1,82 @@
+import Diffusion
+import Foundation
+import PromptEncoder
+
+/// Everything a training run needs, saved as `config.json` in the run folder.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public struct Encoder: Codable, Equatable, Sendable {
+        public var id: String
+        public var layer: Int = -3
+        public var template: InstructionTemplate
+        public init(id: String, layer: Int = -3, template: InstructionTemplate? = nil) {
+            self.id = id; self.layer = layer; self.template = template ?? .default(for: id)
+        }
+    }
+
+    public struct Data: Codable, Equatable, Sendable {
+        /// Distinct captions (and scene descriptions) in the pool; LLM features are cached per caption.
+        public var captions: Int = 4000
+        public var seed: UInt64 = 1
+        public var maxObjects: Int = 4
+        public init() {}
+    }
+
+    public struct Optimizer: Codable, Equatable, Sendable {
+        public var learningRate: Float = 3e-4
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.99
+        public var weightDecay: Float = 0.01
+        public var warmupSteps: Int = 500
+        public var totalSteps: Int = 40_000
+        /// Cosine decay down to this fraction of the peak rate.
+        public var finalLearningRateFraction: Float = 0.1
+        public var gradientClip: Float = 1.0
+        public var emaDecay: Float = 0.999
+        public init() {}
+    }
+
+    public var model: LIDiTConfig
+    public var encoders: [Encoder]
+    public var data = Data()
+    public var optimizer = Optimizer()
+    public var batchSize: Int = 32
+    public var captionDropout: Float = 0.1
+    /// Logit-normal timestep sampling (SD3): σ = sigmoid(mean + std·n).
+    public var timestepMean: Float = 0
+    public var timestepStd: Float = 1
+    public var seed: UInt64 = 0
+    public var checkpointSeconds: Double = 300
+    public var sampleEvery: Int = 1000
+    public var logEvery: Int = 10
+
+    public init(model: LIDiTConfig, encoders: [Encoder]) {
+        self.model = model
+        self.encoders = encoders
+    }
+
+    /// The project's default model recipe.
+    public static func standard() -> TrainingConfig {
+        TrainingConfig(model: .standard(), encoders: [Encoder(id: "smollm2"), Encoder(id: "gemma3")])
+    }
+
+    public func validate() throws {
+        if let problem = model.validate() { throw TrainingError("model: \(problem)") }
+        guard encoders.count == model.refiner.branches.count else {
+            throw TrainingError("\(encoders.count) encoders but \(model.refiner.branches.count) refiner branches")
+        }
+        for (e, b) in zip(encoders, model.refiner.branches) where e.id != b.name {
+            throw TrainingError("encoder \(e.id) does not match refiner branch \(b.name)")
+        }
+        guard (1...4096).contains(batchSize) else { throw TrainingError("batch size must be 1...4096") }
+        guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
+        guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }
+        guard optimizer.learningRate > 0, optimizer.learningRate < 1 else { throw TrainingError("learning rate must be in (0, 1)") }
+        guard (0...1).contains(captionDropout) else { throw TrainingError("caption dropout must be in [0, 1]") }
+        guard (0..<1).contains(optimizer.emaDecay) else { throw TrainingError("EMA decay must be in [0, 1)") }
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

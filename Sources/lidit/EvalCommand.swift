@@ -1,0 +1,146 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Shapes
+
+/// `lidit eval`: the prompt-following benchmark (DESIGN.md §4). Not yet in `LIDiT.subcommands`:
+/// add `EvalCommand.self` there when this branch meets `main`.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Score prompt following: GenEval's six tasks on the shapes domain, with an analytic detector.",
+        discussion: """
+        Reads a JSON Lines prompt file (one case per line: prompt, task, objects, relation), generates \
+        --seeds images per prompt, detects the objects in each, and scores GenEval's rules. Prints a \
+        per-task table and the overall score (the unweighted mean of the tasks), and the \
+        positional-bias table when the file holds positional_bias cases. --ground-truth renders each \
+        case's own description instead of running a model, which measures the detector itself.
+        """
+    )
+
+    @Option(help: ArgumentHelp("Prompt file, JSON Lines as in DESIGN.md §4.", valueName: "FILE"))
+    var prompts = "benchmarks/shapes-geneval.jsonl"
+
+    @Option(help: ArgumentHelp("Images per prompt (seeds 0..<N).", valueName: "N"))
+    var seeds = 4
+
+    @Option(help: ArgumentHelp("Write the per-case report (JSON) here.", valueName: "FILE"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Save failing images here (PPM), named in the JSON report.", valueName: "DIR"))
+    var saveFailures = "eval-failures"
+
+    @Flag(help: "Do not save failing images.")
+    var noSaveFailures = false
+
+    @Option(help: ArgumentHelp("Model file to generate with.", valueName: "PATH"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Sampler: euler, euler_a, heun, dpm++2m, ddim.", valueName: "NAME"))
+    var sampler = "euler"
+
+    @Option(help: ArgumentHelp("Sampling steps.", valueName: "N"))
+    var steps: Int?
+
+    @Option(help: ArgumentHelp("Classifier-free guidance scale.", valueName: "F"))
+    var cfg: Double?
+
+    @Flag(help: "Render each case's description instead of generating: scores the detector itself.")
+    var groundTruth = false
+
+    @Option(help: ArgumentHelp("Image size for --ground-truth renders.", valueName: "PX"))
+    var resolution = 64
+
+    @Flag(help: "Score each image against another case's prompt (a sanity check: should be near chance).")
+    var shufflePrompts = false
+
+    @Option(help: ArgumentHelp("Only the first N cases of the prompt file.", valueName: "N"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Write the committed prompt sets (\(PromptSets.files.joined(separator: ", "))) into DIR and exit.", valueName: "DIR"))
+    var makePrompts: String?
+
+    func validate() throws {
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        guard resolution >= 16 else { throw ValidationError("--resolution must be at least 16") }
+    }
+
+    func run() throws {
+        if let directory = makePrompts {
+            for path in try PromptSets.write(to: directory) { print("wrote \(path)") }
+            return
+        }
+
+        var cases: [BenchmarkCase]
+        do {
+            cases = try PromptFile.read(path: prompts)
+        } catch let error as PromptFileError {
+            throw EvalError("\(prompts) is malformed:\n\(error)")
+        } catch {
+            throw EvalError("cannot read \(prompts): \(error.localizedDescription)")
+        }
+        if let limit { cases = Array(cases.prefix(limit)) }
+        guard !cases.isEmpty else { throw EvalError("\(prompts) holds no cases") }
+
+        let generator = try makeGenerator()
+        var benchmark = Benchmark(seeds: (0..<seeds).map(UInt64.init))
+        if shufflePrompts { benchmark.pairing = .shuffled(seed: 1) }
+
+        let failureDirectory = noSaveFailures ? nil : saveFailures
+        if let failureDirectory {
+            try FileManager.default.createDirectory(atPath: failureDirectory, withIntermediateDirectories: true)
+        }
+        var saved = 0
+        let bar = ProgressBar(label: "eval")
+        let report = try benchmark.run(cases, generator: generator, progress: bar.update) { result, image in
+            guard !result.passed, let failureDirectory else { return nil }
+            saved += 1
+            let path = "\(failureDirectory)/\(String(format: "%05d", saved))-\(result.benchmarkCase.task.rawValue)-seed\(result.seed).ppm"
+            try PPM.write(image, to: path)
+            return path
+        }
+        bar.finish()
+
+        print(report.table())
+        if let json {
+            try (report.json().pretty() + "\n").write(toFile: json, atomically: true, encoding: .utf8)
+            print("wrote \(json)")
+        }
+        if let failureDirectory, saved > 0 { print("\(saved) failing images in \(failureDirectory)/") }
+    }
+
+    private func makeGenerator() throws -> ImageGenerator {
+        if groundTruth { return GroundTruthGenerator(resolution: resolution) }
+        guard model != nil else { throw EvalError("pass --model PATH to score a model, or --ground-truth to score the detector") }
+        // The diffusion model plugs in here: an ImageGenerator that reads only the prompt and seed
+        // (with --sampler, --steps and --cfg).
+        throw EvalError("generating with a model is not wired into `lidit eval` yet; use --ground-truth")
+    }
+}
+
+struct EvalError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+final class ProgressBar {
+    let label: String
+    let enabled = isatty(STDERR_FILENO) != 0
+    private var lastDrawn = -1
+
+    init(label: String) { self.label = label }
+
+    func update(done: Int, total: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 30, filled = done * width / total
+        guard filled != lastDrawn || done == total else { return }
+        lastDrawn = filled
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        if enabled && lastDrawn >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

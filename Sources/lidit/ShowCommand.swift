@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import Gallery
+import ImageIO
+import TerminalGraphics
+
+/// `--sixel` / `--blocks`: how to draw, overriding detection.
+enum PictureModeFlag: String, EnumerableFlag {
+    case sixel, blocks
+
+    static func help(for value: PictureModeFlag) -> ArgumentHelp? {
+        switch value {
+        case .sixel: return "Draw with sixel graphics, whatever the terminal reports."
+        case .blocks: return "Draw with colored half blocks (works in any color terminal)."
+        }
+    }
+}
+
+/// Picture options shared by `show` and `gallery show`.
+struct PictureOptions: ParsableArguments {
+    @Flag(exclusivity: .exclusive)
+    var mode: PictureModeFlag?
+
+    @Option(help: "Whole-number upscaling for sixel (default: the largest that fits, at most 8).")
+    var scale: Int?
+
+    @Option(help: "Most text columns to use (default: the terminal width).")
+    var width: Int?
+
+    @Option(help: "Most text rows to use (default: the terminal height less two).")
+    var height: Int?
+
+    @Flag(help: "Print how the terminal was detected (to stderr).")
+    var verbose = false
+
+    func validate() throws {
+        if let s = scale, !(1...32).contains(s) { throw ValidationError("--scale must be between 1 and 32") }
+        if let w = width, w < 1 { throw ValidationError("--width must be positive") }
+        if let h = height, h < 1 { throw ValidationError("--height must be positive") }
+    }
+}
+
+enum TerminalOutput {
+    static func writeStdout(_ s: String) {
+        FileHandle.standardOutput.write(Data(s.utf8))
+    }
+
+    static func warn(_ s: String) {
+        FileHandle.standardError.write(Data("warning: \(s)\n".utf8))
+    }
+
+    /// Detects the terminal (only when stdout is one) and draws `image`.
+    static func printPicture(_ image: RGBImage, options: PictureOptions) throws {
+        let env = ProcessInfo.processInfo.environment
+        let caps = isatty(STDOUT_FILENO) != 0
+            ? TerminalCapabilities.detect(environment: env)
+            : TerminalCapabilities.detect(fd: -1, environment: env)
+        if options.verbose {
+            let note = caps.notes.isEmpty ? "" : " (\(caps.notes.joined(separator: "; ")))"
+            FileHandle.standardError.write(Data(("terminal: graphics=\(caps.graphics.rawValue)\(note), colors=\(caps.colorMode.rawValue), "
+                + "cell=\(caps.cellSize) from \(caps.cellSizeSource), \(caps.columns)x\(caps.rows), "
+                + "multiplexer=\(caps.multiplexer.rawValue), passthrough=\(caps.sixelPassthrough.rawValue), "
+                + "sixel registers=\(caps.colorRegisters.map(String.init) ?? "?")\n").utf8))
+        }
+        let mode: GraphicsMode
+        switch options.mode {
+        case .sixel?: mode = .sixel
+        case .blocks?: mode = .blocks
+        case nil: mode = caps.graphics
+        }
+        if mode == .none {
+            warn("this terminal cannot show pictures (\(caps.notes.last ?? "no terminal")); use --blocks or --sixel")
+            return
+        }
+        var c = caps
+        if mode == .sixel, options.mode == .sixel, caps.graphics != .sixel, caps.multiplexer != .none, caps.sixelPassthrough == .none {
+            // Forced sixel inside a multiplexer that does not draw it: pass it through.
+            c.sixelPassthrough = caps.multiplexer == .tmux ? .tmux : .screen
+        }
+        if mode == .sixel, c.sixelPassthrough == .tmux, isatty(STDOUT_FILENO) != 0 {
+            try printThroughTmux(image, capabilities: c, options: options)
+            return
+        }
+        let rendered: RenderedPicture
+        do {
+            rendered = try TerminalPicture.render(image, capabilities: c, mode: mode, maxColumns: options.width,
+                                                  maxRows: options.height ?? max(4, caps.rows - 2), scale: options.scale)
+        } catch {
+            throw CLIError("cannot draw the picture: \(error)")
+        }
+        writeStdout(rendered.text + "\n")
+    }
+
+    /// tmux without sixel of its own: reserve the rows in the pane, then pass the picture to the
+    /// outer terminal positioned at those rows (pane origin from tmux, cursor from DSR).
+    static func printThroughTmux(_ image: RGBImage, capabilities caps: TerminalCapabilities, options: PictureOptions) throws {
+        var inner = caps
+        inner.sixelPassthrough = .none
+        let r: RenderedPicture
+        do {
+            r = try TerminalPicture.render(image, capabilities: inner, mode: .sixel, maxColumns: options.width,
+                                           maxRows: options.height ?? max(4, caps.rows - 2), scale: options.scale)
+        } catch {
+            throw CLIError("cannot draw the picture: \(error)")
+        }
+        writeStdout(String(repeating: "\n", count: r.rows) + "\u{1B}[\(r.rows)A")
+        let tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        defer { if tty >= 0 { close(tty) } }
+        if tty >= 0, let pos = TerminalCapabilities.cursorPosition(fd: tty), let origin = TerminalCapabilities.tmuxPaneOrigin() {
+            writeStdout(SixelEncoder.wrapForTmux(r.text, outerRow: origin.top + pos.row, outerColumn: origin.left + pos.col))
+        } else {
+            writeStdout(SixelEncoder.wrapForTmux(r.text))
+        }
+        writeStdout(String(repeating: "\n", count: r.rows))
+    }
+
+    /// The settings of a picture as labelled lines.
+    static func describe(_ s: GenerationSettings, source: MetadataSource, parameters: String?) -> String {
+        var out: [String] = []
+        func line(_ k: String, _ v: String) { out.append(k.padding(toLength: 11, withPad: " ", startingAt: 0) + v) }
+        let known = source != .none
+        line("Prompt:", s.prompt.isEmpty ? "(none)" : s.prompt.replacingOccurrences(of: "\n", with: "\n           "))
+        if !s.negativePrompt.isEmpty { line("Negative:", s.negativePrompt.replacingOccurrences(of: "\n", with: "\n           ")) }
+        if known {
+            let sampler = s.samplerLabel == s.sampler ? s.sampler : "\(s.samplerLabel) (\(s.sampler))"
+            line("Seed:", String(s.seed))
+            line("Steps:", String(s.steps))
+            line("CFG scale:", number(s.guidanceScale))
+            line("Sampler:", sampler + (s.scheduler.map { ", schedule \($0)" } ?? ""))
+        }
+        line("Size:", "\(s.width)x\(s.height)")
+        if let m = s.modelID { line("Model:", m + (s.modelHash.map { " [\($0)]" } ?? "")) }
+        else if let h = s.modelHash { line("Model hash:", h) }
+        if !s.fusionWeights.isEmpty {
+            line("Fusion:", s.fusionWeights.sorted { $0.key < $1.key }.map { "\($0.key)=\(number($0.value))" }.joined(separator: ", "))
+        }
+        for (enc, t) in s.templates.sorted(by: { $0.key < $1.key }) {
+            line("Template:", "\(enc): instruction \(t.instruction ? "on" : "off")" + (t.text.map { ", \"\($0)\"" } ?? ""))
+        }
+        if let l = s.layer { line("Layer:", String(l)) }
+        if let r = s.guidanceRescale { line("CFG rescale:", number(r)) }
+        if let g = s.guidanceInterval { line("CFG interval:", "\(number(g.start))–\(number(g.end))") }
+        if let sh = s.shift { line("Shift:", number(sh)) }
+        if let t = s.elapsedSeconds { line("Time:", String(format: "%.2f s", t)) }
+        if s.created.timeIntervalSince1970 > 0 { line("Created:", ISO8601DateFormatter().string(from: s.created)) }
+        if let v = s.appVersion { line("Version:", "lidit \(v)") }
+        for (k, v) in s.extra.sorted(by: { $0.key < $1.key }) { line(k + ":", v) }
+        line("Source:", source.rawValue)
+        if let p = parameters, source != .lidit {
+            out.append("Parameters text:")
+            out.append(p)
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func number(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print a PNG in the terminal (sixel where the terminal has it, else half blocks).",
+        discussion: """
+            Detection can be overridden with LIDIT_GRAPHICS=sixel|blocks|none, LIDIT_CELL_SIZE=WxH \
+            (pixels of one text cell) and LIDIT_COLOR=truecolor|256. Inside tmux without sixel support, \
+            --sixel passes the image through to the outer terminal (needs `set -g allow-passthrough on`).
+            """
+    )
+
+    @Argument(help: "The PNG file.")
+    var file: String
+
+    @OptionGroup var picture: PictureOptions
+
+    @Flag(help: "Also print the generation settings stored in the file.")
+    var info = false
+
+    func run() throws {
+        let png: PNGFile
+        do { png = try PNGFile.read(path: file) } catch { throw CLIError("cannot read \(error)") }
+        if info {
+            let meta = PictureMetadata.read(png)
+            TerminalOutput.writeStdout(TerminalOutput.describe(meta.settings, source: meta.source, parameters: meta.parametersText) + "\n")
+        }
+        try TerminalOutput.printPicture(png.image, options: picture)
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import Training
+
+/// Set by SIGINT/SIGTERM; the training loop checks it between steps, saves and exits.
+nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train or resume an LI-DiT model on the shapes domain.",
+        discussion: """
+        A run lives in a folder (config.json, checkpoint.safetensors, loss.csv, samples/). Running the \
+        same command again resumes exactly where the checkpoint left off. Ctrl+C saves a checkpoint and \
+        exits. --export writes the EMA weights in fp16, the file `lidit generate --model` reads.
+        """)
+
+    @Option(name: .customLong("run"), help: "Run folder.") var runFolder: String = "runs/default"
+    @Option(help: "A training configuration (JSON) for a new run; default: the standard recipe.") var config: String?
+    @Option(help: "Stop after this many minutes (the run resumes later).") var minutes: Double?
+    @Option(help: "Override the total step count of a new run.") var steps: Int?
+    @Option(help: "Override the caption pool size of a new run.") var captions: Int?
+    @Option(help: "Override the batch size of a new run.") var batch: Int?
+    @Option(help: "Write the EMA weights (fp16) to this path when done.") var export: String?
+    @Option(help: "Worker threads.") var threads: Int?
+
+    func run() throws {
+        if let threads {
+            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
+            Parallel.setThreads(threads)
+        }
+        var cfg: TrainingConfig = .standard()
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw CLIError("cannot read \(config)") }
+            do { cfg = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch {
+                throw CLIError("\(config): not a training configuration (\(error.localizedDescription))")
+            }
+        }
+        if let steps { cfg.optimizer.totalSteps = steps }
+        if let captions { cfg.data.captions = captions }
+        if let batch { cfg.batchSize = batch }
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        let log: (String) -> Void = { FileHandle.standardError.write(Data("lidit: \($0)\n".utf8)) }
+        do {
+            let trainer = try Trainer(folder: URL(fileURLWithPath: runFolder), config: cfg, log: log)
+            let deadline = minutes.map { Date().addingTimeInterval($0 * 60) }
+            try trainer.train(until: deadline, shouldStop: { stopRequested != 0 }, report: { p in
+                let remaining = Double(p.totalSteps - p.step) * Double(trainer.config.batchSize) / max(p.samplesPerSecond, 1e-9)
+                let bar = progressBar(Double(p.step) / Double(p.totalSteps), width: 24)
+                let line = String(format: "\r%@ step %d/%d  loss %.4f  lr %.2e  |g| %.2f  %.0f samples/s (data %.0f%%)  ETA %@   ",
+                                  bar, p.step, p.totalSteps, p.loss, p.learningRate, p.gradientNorm, p.samplesPerSecond, 100 * p.dataFraction, formatDuration(remaining))
+                FileHandle.standardError.write(Data(line.utf8))
+            }, log: { FileHandle.standardError.write(Data("\n".utf8)); log($0) })
+            FileHandle.standardError.write(Data("\n".utf8))
+            if let export {
+                try trainer.exportModel(to: export, modelID: "lidit-shapes-\(trainer.step)")
+                log("exported \(export)")
+            }
+        } catch let e as TrainingError {
+            throw CLIError(e.description)
+        }
+    }
+}
+
+func progressBar(_ fraction: Double, width: Int) -> String {
+    let filled = Int((max(0, min(1, fraction)) * Double(width)).rounded())
+    return "[" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + "]"
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds)
+    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}

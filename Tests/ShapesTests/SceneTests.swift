@@ -1,0 +1,148 @@
+import XCTest
+@testable import Shapes
+
+final class SceneTests: XCTestCase {
+    func testPaletteColorsAreDistinctFromEachOtherAndTheBackground() {
+        let colors = Palette.colors.map(\.srgb) + [Palette.background]
+        XCTAssertEqual(Set(colors).count, 11)
+    }
+
+    func testUnitOutlinesSpanAboutTwoUnits() {
+        for shape in ShapeKind.allCases {
+            let g = shape.unitGeometry
+            // The square is drawn at 0.85 so that it does not look bigger than the rest.
+            XCTAssertTrue((1.65...2.25).contains(max(g.width, g.height)), "\(shape): \(g.width) × \(g.height)")
+            XCTAssertGreaterThan(g.area, 1.4, "\(shape)")
+        }
+        XCTAssertEqual(ShapeKind.circle.unitGeometry.area, .pi, accuracy: 0.01)
+        XCTAssertEqual(ShapeKind.ring.unitGeometry.area, .pi * 0.75, accuracy: 0.01)
+    }
+
+    func testRenderedCircleHasTheRightAreaAndCentroid() {
+        let scene = SceneSpec(objects: [SceneObject(shape: .circle, color: .black, size: .large, x: 0.4, y: 0.6)])
+        let image = Rasterizer().render(scene, width: 64, height: 64)
+        let background = Palette.background.unit, black = PaletteColor.black.srgb.unit
+        var area: Float = 0, sx: Float = 0, sy: Float = 0
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let alpha = (image[x, y].x - background.x) / (black.x - background.x)
+                area += alpha; sx += alpha * (Float(x) + 0.5); sy += alpha * (Float(y) + 0.5)
+            }
+        }
+        let radius = Float(Size.large.radius * 64)
+        XCTAssertEqual(area, .pi * radius * radius, accuracy: 1.5)
+        XCTAssertEqual(sx / area, 0.4 * 64, accuracy: 0.05)
+        XCTAssertEqual(sy / area, 0.6 * 64, accuracy: 0.05)
+    }
+
+    func testDatasetIsDeterministic() {
+        let a = ShapesDataset(seed: 11, resolution: 64), b = ShapesDataset(seed: 11, resolution: 64)
+        for index in [0, 1, 17, 1000] {
+            let x = a.example(index), y = b.example(index)
+            XCTAssertEqual(x.caption, y.caption)
+            XCTAssertEqual(x.scene, y.scene)
+            XCTAssertEqual(x.image, y.image)
+        }
+        XCTAssertNotEqual(a.example(0).image, a.example(1).image)
+        XCTAssertNotEqual(a.example(0).caption, ShapesDataset(seed: 12).example(0).caption)
+    }
+
+    func testTrainingDataNeverShowsAHeldOutCombination() {
+        let dataset = ShapesDataset(seed: 1, resolution: 32)
+        for index in 0..<1500 {
+            let example = dataset.example(index)
+            for object in example.scene.objects {
+                XCTAssertFalse(HeldOut.contains(color: object.color, shape: object.shape), "\(index): \(example.caption)")
+            }
+            for group in example.description.groups {
+                if let color = group.color { XCTAssertFalse(HeldOut.contains(color: color, shape: group.shape)) }
+            }
+        }
+    }
+
+    func testHeldOutPolicyUsesOnlyHeldOutPairs() {
+        let sampler = SceneSampler(policy: .heldOutOnly)
+        var rng = SplitMix64(seed: 2)
+        var seen = Set<String>()
+        for _ in 0..<2000 {
+            for group in sampler.description(using: &rng).groups {
+                guard let color = group.color else { continue }
+                XCTAssertTrue(HeldOut.contains(color: color, shape: group.shape))
+                seen.insert("\(color) \(group.shape)")
+            }
+        }
+        XCTAssertEqual(seen.count, HeldOut.combinations.count)
+    }
+
+    func testHeldOutListCoversEveryShapeOnce() {
+        XCTAssertEqual(Set(HeldOut.combinations.map(\.shape)), Set(ShapeKind.allCases))
+        XCTAssertEqual(Set(HeldOut.combinations.map(\.color)).count, HeldOut.combinations.count)
+    }
+
+    /// Layouts keep objects apart and inside the canvas, and make stated relations true.
+    func testLayoutsHonourTheirDescriptions() throws {
+        let sampler = SceneSampler(), layout = SceneLayout()
+        var rng = SplitMix64(seed: 4)
+        for _ in 0..<1500 {
+            let description = sampler.description(using: &rng)
+            guard let scene = try? layout.scene(for: description, policy: .training, using: &rng) else { continue }
+            XCTAssertEqual(scene.objects.count, description.objectCount)
+            let boxes = scene.objects.map(\.box)
+            for (i, box) in boxes.enumerated() {
+                XCTAssertGreaterThanOrEqual(box.minX, layout.margin - 1e-9)
+                XCTAssertLessThanOrEqual(box.maxX, 1 - layout.margin + 1e-9)
+                XCTAssertGreaterThanOrEqual(box.minY, layout.margin - 1e-9)
+                XCTAssertLessThanOrEqual(box.maxY, 1 - layout.margin + 1e-9)
+                for other in boxes[(i + 1)...] { XCTAssertFalse(box.overlaps(other, gap: layout.gap - 1e-9)) }
+            }
+            if let relation = description.relation {
+                // Objects are laid out group by group, in order.
+                let starts = description.groups.indices.map { g in description.groups[..<g].reduce(0) { $0 + $1.count } }
+                let subjects = boxes[starts[relation.subject]..<starts[relation.subject] + description.groups[relation.subject].count]
+                let objects = boxes[starts[relation.object]..<starts[relation.object] + description.groups[relation.object].count]
+                for a in subjects { for b in objects { XCTAssertTrue(PositionRule.holds(relation.relation, of: a, to: b)) } }
+            }
+        }
+    }
+
+    func testFourLargeObjectsFit() throws {
+        var rng = SplitMix64(seed: 8)
+        for shape in ShapeKind.allCases {
+            let scene = try SceneLayout().scene(for: SceneDescription(groups: [ObjectGroup(shape: shape, count: 4, size: .large)]), using: &rng)
+            XCTAssertEqual(scene.objects.count, 4)
+        }
+    }
+
+    /// GenEval's `relative_position` on hand-made boxes.
+    func testPositionRule() {
+        func box(_ x: Double, _ y: Double, _ size: Double = 0.1) -> ObjectBox {
+            ObjectBox(minX: x - size / 2, maxX: x + size / 2, minY: y - size / 2, maxY: y + size / 2, centerX: x, centerY: y)
+        }
+        XCTAssertEqual(PositionRule.relations(of: box(0.2, 0.5), to: box(0.8, 0.5)), [.leftOf])
+        XCTAssertEqual(PositionRule.relations(of: box(0.5, 0.9), to: box(0.5, 0.2)), [.below])
+        // Diagonal: both components beyond 0.5 after the size margin.
+        XCTAssertEqual(PositionRule.relations(of: box(0.1, 0.1), to: box(0.9, 0.9)), [.leftOf, .above])
+        // Too close once the 0.1 × (dims) margin is taken off: no relation at all.
+        XCTAssertEqual(PositionRule.relations(of: box(0.5, 0.5, 0.4), to: box(0.55, 0.52, 0.4)), [])
+        // Mostly vertical: the horizontal component stays under 0.5.
+        XCTAssertEqual(PositionRule.relations(of: box(0.45, 0.2), to: box(0.55, 0.8)), [.above])
+    }
+}
+
+final class DatasetThroughputTests: XCTestCase {
+    /// Training wants well over 64 examples a second (DESIGN.md §3: ~230k samples/hour to beat);
+    /// data must never be the bottleneck.
+    func testExamplesPerSecond() throws {
+        #if DEBUG
+        throw XCTSkip("a throughput bar only means something in a release build")
+        #endif
+        let dataset = ShapesDataset(seed: 3, resolution: 64)
+        let start = Date()
+        var pixels = 0
+        for index in 0..<2000 { pixels += dataset.example(index).image.pixels.count }
+        let rate = 2000 / Date().timeIntervalSince(start)
+        print("shapes dataset: \(Int(rate)) examples/s at 64×64 (one core)")
+        XCTAssertEqual(pixels, 2000 * 64 * 64 * 3)
+        XCTAssertGreaterThan(rate, 1000)
+    }
+}

@@ -1,0 +1,62 @@
+import XCTest
+import Foundation
+import ModelFiles
+@testable import Tokenizers
+
+enum TokenizerModels {
+    static var folder: String {
+        let env = ProcessInfo.processInfo.environment
+        if let m = env["LIDIT_MODELS"], !m.isEmpty { return m }
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/lidit/models" }
+        return NSHomeDirectory() + "/.cache/lidit/models"
+    }
+    static let files = ["smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4_k_m.gguf"]
+
+    static func tokenizer(_ id: String) throws -> Tokenizer {
+        let path = folder + "/" + files[id]!
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run `lidit models fetch` (CI does)") }
+        return try makeTokenizer(from: GGUFFile(path: path))
+    }
+}
+
+/// Every line of the llama.cpp fixtures (scripts/fixtures: llama-cpp-python's tokenizer, with
+/// parse_special false and true) must match exactly.
+final class TokenizerFixtureTests: XCTestCase {
+    struct Line: Decodable { let text: String; let special: Bool; let ids: [Int32] }
+
+    func check(_ model: String) throws {
+        let tok = try TokenizerModels.tokenizer(model)
+        let url = try XCTUnwrap(Bundle.module.url(forResource: model, withExtension: "jsonl", subdirectory: "Fixtures"))
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
+        XCTAssertGreaterThanOrEqual(lines.count, 2000)
+        var failures: [String] = []
+        for l in lines {
+            let got = tok.encode(l.text, addBOS: false, parseSpecial: l.special)
+            if got != l.ids { failures.append("\(l.text.debugDescription.prefix(60)) special=\(l.special): got \(got.prefix(12)) want \(l.ids.prefix(12))") }
+        }
+        XCTAssertTrue(failures.isEmpty, "\(model): \(failures.count)/\(lines.count) mismatches:\n" + failures.prefix(8).joined(separator: "\n"))
+    }
+
+    func testSmolLM2MatchesLlamaCpp() throws { try check("smollm2") }
+    func testGemma3MatchesLlamaCpp() throws { try check("gemma3") }
+
+    func testBOSAndRoundTrip() throws {
+        struct BOS: Decodable { let adds_bos: Bool; let bos_id: Int32; let text: String; let ids_add_bos_true: [Int32] }
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "bos", withExtension: "json", subdirectory: "Fixtures"))
+        let refs = try JSONDecoder().decode([String: BOS].self, from: Data(contentsOf: url))
+        for (model, ref) in refs {
+            let tok = try TokenizerModels.tokenizer(model)
+            XCTAssertEqual(tok.addsBOSByDefault, ref.adds_bos)
+            XCTAssertEqual(tok.bosID, ref.bos_id)
+            XCTAssertEqual(tok.encode(ref.text, addBOS: tok.addsBOSByDefault, parseSpecial: false), ref.ids_add_bos_true)
+            for text in ["a red circle to the left of a blue square", "naïve café — 日本語 🙂", "  two\tspaces\n"] {
+                XCTAssertEqual(tok.decode(tok.encode(text, addBOS: false, parseSpecial: false)), text, model)
+            }
+            // A prompt that looks like a special token stays text.
+            let plain = tok.encode("<|im_start|><bos>", addBOS: false, parseSpecial: false)
+            XCTAssertFalse(plain.contains(tok.bosID))
+        }
+    }
+}
