@@ -38,8 +38,8 @@ public struct StepResult: Sendable {
 ///
 /// Sampling: `denoised(...)` (x̂₀) or `velocity(...)` (v̂) at (x_σ, σ).
 ///
-/// Not thread-safe: one model runs one batch at a time (it owns one workspace, and weight gradients
-/// use a shared scratch buffer). Use separate models (e.g. an EMA copy) on separate threads.
+/// Not thread-safe: one model runs one batch at a time (it owns one workspace). Separate models (e.g.
+/// an EMA copy for samples) may run on separate threads.
 public final class LIDiTModel {
     public let config: LIDiTConfig
     public let parameters: ParameterStore

@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// y = x·Wᵀ + b on rows (batch and tokens folded into `rows`); W is [out, in] (PyTorch layout).
@@ -111,10 +112,11 @@ public func panelGemm(transposeB: Bool = false, m: Int, n: Int, k: Int, a: Unsaf
     }
 }
 
-/// Scratch for the partial weight gradients (grown on demand; the training loop calls backward passes
-/// one at a time, never from inside a parallel region).
+/// Scratch for the partial weight gradients (grown on demand), guarded by a lock so backward passes of
+/// different models on different threads stay safe (they then take turns for this step).
 nonisolated(unsafe) private var partialScratch: UnsafeMutablePointer<Float>?
 nonisolated(unsafe) private var partialScratchCount = 0
+private let partialScratchLock = NSLock()
 
 /// dW[out, in] += dyᵀ[out, rows]·x[rows, in].
 ///
@@ -133,6 +135,8 @@ public func accumulateWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<
         return
     }
     let need = (chunks - 1) * size
+    partialScratchLock.lock()
+    defer { partialScratchLock.unlock() }
     if partialScratchCount < need {
         partialScratch?.deallocate()
         partialScratch = .allocate(capacity: need)
