@@ -111,12 +111,12 @@ public struct DiTScratch {
     public let mlp: UnsafeMutablePointer<Float>
     public let dMod: UnsafeMutablePointer<Float>
 
-    public init(_ arena: Arena, batch: Int, tokens: Int, textTokens: Int, width: Int, mlpHidden: Int) {
+    public init(_ arena: Arena, batch: Int, tokens: Int, textTokens: Int, width: Int, textWidth: Int? = nil, heads: Int, mlpHidden: Int) {
         let rows = batch * tokens
         sub = AdaLNSubLayer.Scratch(arena, rows: rows, dim: width)
-        selfAttention = AttentionLayer.Scratch(arena, queryRows: rows, keyRows: rows, dim: width, scoreCount: rows * tokens)
-        crossAttention = AttentionLayer.Scratch(arena, queryRows: rows, keyRows: batch * max(textTokens, 1), dim: width,
-                                                scoreCount: rows * max(textTokens, 1))
+        selfAttention = AttentionLayer.Scratch(arena, batch: batch, queries: tokens, keys: tokens, heads: heads, dim: width)
+        crossAttention = AttentionLayer.Scratch(arena, batch: batch, queries: tokens, keys: max(textTokens, 1), heads: heads,
+                                                dim: width, contextDim: textWidth)
         mlp = arena.floats(rows * mlpHidden)
         dMod = arena.floats(batch * 9 * width)
     }

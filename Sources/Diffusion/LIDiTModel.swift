@@ -34,9 +34,12 @@ public struct StepResult: Sendable {
 ///     let model = LIDiTModel(config: .standard(), seed: 0)
 ///     model.parameters.zeroGradients()
 ///     let r = model.trainingStep(batch)          // forward + backward; gradients accumulate
-///     // AdamW over model.parameters.values / .gradients (count floats; decayMask() for decay groups)
+///     // optimizer over model.parameters.values / .gradients (count floats; entries[i].decays for decay groups)
 ///
 /// Sampling: `denoised(...)` (x̂₀) or `velocity(...)` (v̂) at (x_σ, σ).
+///
+/// Not thread-safe: one model runs one batch at a time (it owns one workspace). Separate models (e.g.
+/// an EMA copy for samples) may run on separate threads.
 public final class LIDiTModel {
     public let config: LIDiTConfig
     public let parameters: ParameterStore

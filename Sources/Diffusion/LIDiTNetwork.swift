@@ -87,7 +87,7 @@ public final class LIDiTNetwork {
             dRes = arena.floats(rows * d); dSiluC = arena.floats(B * d); dc = arena.floats(B * d)
             dPatches = arena.floats(rows * P); dFinalM = arena.floats(rows * d); dFinalN = arena.floats(rows * d)
             dFinalMod = arena.floats(B * 2 * d); dPooled = arena.floats(B * dy)
-            scratch = DiTScratch(arena, batch: B, tokens: T, textTokens: max(S, 1), width: d, mlpHidden: net.config.mlpRatio * d)
+            scratch = DiTScratch(arena, batch: B, tokens: T, textTokens: max(S, 1), width: d, textWidth: dy, heads: net.config.heads, mlpHidden: net.config.mlpRatio * d)
         }
 
         public func fits(batch: Int, textTokens: Int) -> Bool { batch <= batchCapacity && textTokens <= textCapacity }

@@ -25,7 +25,7 @@ public struct CollaborativeRefinerBlock: Sendable {
         modulation = Linear(store, name + ".adaLN", inFeatures: width, outFeatures: 6 * width,
                             weightInit: .zeros, biasInit: .zeros)
         attentionSub = AdaLNSubLayer(store, name + ".norm1", dim: width, modulated: true)
-        attention = AttentionLayer(store, name + ".cross_attn", dim: width, heads: heads, qkNorm: qkNorm)
+        attention = AttentionLayer(store, name + ".cross_attn", dim: width, contextDim: width, heads: heads, qkNorm: qkNorm)
         mlpSub = AdaLNSubLayer(store, name + ".norm2", dim: width, modulated: true)
         mlp = MLP(store, name + ".mlp", inFeatures: width, hidden: mlpRatio * width, outFeatures: width, activation: activation)
     }

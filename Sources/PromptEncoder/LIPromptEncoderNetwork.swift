@@ -218,7 +218,7 @@ public final class LIPromptEncoderNetwork {
             yMask = arena.bytes(B * ly)
             timesteps = arena.floats(B)
             let maxL = L.max() ?? 1
-            scratch = RefinerScratch(arena, batch: B, maxTokens: maxL, maxKeys: max(maxL, totalTokens), width: d,
+            scratch = RefinerScratch(arena, batch: B, maxTokens: maxL, maxKeys: max(maxL, totalTokens), width: d, heads: c.heads,
                                      mlpHidden: max(c.mlpRatio * d, d), modChunks: 6)
         }
 

@@ -82,11 +82,11 @@ public struct RefinerScratch {
     public let mlp: UnsafeMutablePointer<Float>
     public let dMod: UnsafeMutablePointer<Float>
 
-    public init(_ arena: Arena, batch: Int, maxTokens: Int, maxKeys: Int, width: Int, mlpHidden: Int, modChunks: Int) {
+    public init(_ arena: Arena, batch: Int, maxTokens: Int, maxKeys: Int, width: Int, heads: Int, mlpHidden: Int, modChunks: Int) {
         let rows = batch * maxTokens
         sub = AdaLNSubLayer.Scratch(arena, rows: rows, dim: width)
-        attention = AttentionLayer.Scratch(arena, queryRows: rows, keyRows: batch * max(maxKeys, maxTokens), dim: width,
-                                           scoreCount: batch * maxTokens * max(maxKeys, maxTokens))
+        attention = AttentionLayer.Scratch(arena, batch: batch, queries: maxTokens, keys: max(maxKeys, maxTokens), heads: heads,
+                                           dim: width)
         mlp = arena.floats(rows * mlpHidden)
         dMod = arena.floats(batch * modChunks * width)
     }

@@ -215,6 +215,7 @@ final class ModelTests: XCTestCase {
         XCTAssertTrue(names.contains("dit.blocks.1.cross_attn.k.weight"))
         XCTAssertTrue(names.contains("dit.final.linear.weight"))
         XCTAssertEqual(full.parameters.entry(named: "dit.blocks.0.cross_attn.k.weight")!.shape, [16, 12])
+        XCTAssertEqual(full.parameters.entry(named: "dit.blocks.0.attn.q.weight")!.shape, [16, 16])
         var cfg = tinyConfig()
         cfg.refiner.tokenRefiner = false
         cfg.refiner.collaborativeRefiner = false
@@ -269,5 +270,35 @@ final class ModelTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["LIDIT_BENCH"] != nil else { throw XCTSkip("set LIDIT_BENCH=1") }
         let batch = Int(ProcessInfo.processInfo.environment["LIDIT_BENCH_BATCH"] ?? "") ?? 64
         print(benchmarkTrainingStep(batch: batch))
+    }
+}
+
+/// The flat parameter layout is what checkpoints store (Training saves `parameters.values` as one
+/// tensor), so it must not change silently: declaration order and shapes are pinned here.
+final class LayoutTests: XCTestCase {
+    func testStandardModelLayoutIsPinned() {
+        let m = LIDiTModel(config: .standard())
+        let e = m.parameters.entries
+        let block = e.filter { $0.name.hasPrefix("dit.blocks.0.") }.map { "\($0.name.dropFirst(13)) \($0.shape)" }
+        XCTAssertEqual(block, [
+            "adaLN.weight [1728, 192]", "adaLN.bias [1728]",
+            "attn.q.weight [192, 192]", "attn.q.bias [192]", "attn.k.weight [192, 192]", "attn.k.bias [192]",
+            "attn.v.weight [192, 192]", "attn.v.bias [192]", "attn.out.weight [192, 192]", "attn.out.bias [192]",
+            "attn.q_norm.weight [48]", "attn.k_norm.weight [48]",
+            "cross_attn.q.weight [192, 192]", "cross_attn.q.bias [192]", "cross_attn.k.weight [192, 192]", "cross_attn.k.bias [192]",
+            "cross_attn.v.weight [192, 192]", "cross_attn.v.bias [192]", "cross_attn.out.weight [192, 192]", "cross_attn.out.bias [192]",
+            "cross_attn.q_norm.weight [48]", "cross_attn.k_norm.weight [48]",
+            "mlp.fc1.weight [768, 192]", "mlp.fc1.bias [768]", "mlp.fc2.weight [192, 768]", "mlp.fc2.bias [192]",
+        ])
+        let refiner = e.filter { $0.name.hasPrefix("encoder.smollm2.refiner.blocks.0.") }.map(\.name)
+        XCTAssertEqual(refiner.map { String($0.dropFirst(33)) }, [
+            "adaLN.weight", "adaLN.bias", "norm1.weight", "norm1.bias",
+            "attn.q.weight", "attn.q.bias", "attn.k.weight", "attn.k.bias", "attn.v.weight", "attn.v.bias",
+            "attn.out.weight", "attn.out.bias", "norm2.weight", "norm2.bias",
+            "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias",
+        ])
+        XCTAssertEqual(e.first?.name, "encoder.smollm2.refiner.input.weight")
+        XCTAssertEqual(e.last?.name, "dit.final.linear.bias")
+        XCTAssertEqual(m.parameters.count, 9_988_416)
     }
 }

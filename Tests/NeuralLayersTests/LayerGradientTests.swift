@@ -23,7 +23,7 @@ final class LayerGradientTests: XCTestCase {
     func testLinearLargeRowsTiledWeightGradient() {
         // Exercises the tiled weight-gradient path (rows·in·out ≥ 2¹⁸) against a Double reference.
         let store = ParameterStore()
-        let (rows, inF, outF) = (300, 40, 70)
+        let (rows, inF, outF) = (2100, 40, 70)
         let lin = Linear(store, "lin", inFeatures: inF, outFeatures: outF)
         store.finalize(seed: 1)
         let x = Buf(normal: rows * inF, seed: 3), dy = Buf(normal: rows * outF, seed: 4)
@@ -195,7 +195,7 @@ final class LayerGradientTests: XCTestCase {
         randomizeParameters(store, seed: 2, scale: 0.5)
         let arena = Arena()
         let a = att.makeActivations(arena, batch: B, queries: T, keys: S)
-        let sc = AttentionLayer.Scratch(arena, queryRows: B * T, keyRows: B * S, dim: D, scoreCount: B * T * S)
+        let sc = AttentionLayer.Scratch(arena, batch: B, queries: T, keys: S, heads: H, dim: D, contextDim: C)
         let x = Buf(normal: B * T * D, seed: 3), dx = Buf(B * T * D)
         let ctx = Buf(normal: B * S * C, seed: 4), dctx = Buf(B * S * C)
         let y = Buf(B * T * D), r = Buf(normal: B * T * D, seed: 5)
@@ -339,3 +339,4 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(run(threads: 1), run(threads: 3))
     }
 }
+
