@@ -53,8 +53,11 @@ public final class FeatureCache: @unchecked Sendable {
         var hasher = SHA256()
         let meta = Meta(encoder: encoder.id, modelSHA256: modelSHA256, template: encoder.template, layer: layer,
                         width: encoder.model.config.width, prefixTokens: encoder.instructionTokenCount, captions: captions.count)
-        hasher.update(Array((try JSONEncoder().encode(meta))))
-        hasher.update(Array("\(maxPromptTokens)".utf8))
+        // A canonical text of everything the numbers depend on (JSON key order is not stable
+        // across processes, so the key is not taken from an encoder's output).
+        let identity = [meta.encoder, meta.modelSHA256, meta.template.text, "\(meta.template.enabled)", "\(layer)",
+                        "\(meta.width)", "\(meta.prefixTokens)", "\(captions.count)", "\(maxPromptTokens)"]
+        hasher.update(Array(identity.joined(separator: "\u{1F}").utf8))
         for c in captions { hasher.update(Array(c.utf8)); hasher.update([0]) }
         let key = String(hasher.finalize().prefix(24))
         let folder = root.appendingPathComponent("\(encoder.id)-\(key)")

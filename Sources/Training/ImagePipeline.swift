@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import ImageIO
 import Kernels
+import NeuralLayers
 import ModelFiles
 import PromptEncoder
 import Sampling
@@ -52,8 +53,9 @@ public final class ImagePipeline: @unchecked Sendable {
             throw TrainingError("\(modelPath): not an LI-DiT model (no lidit.training_config metadata)")
         }
         let model = LIDiTModel(config: config.model, seed: 0)
-        guard let weights = file.tensor("weights"), weights.values.count == model.parameters.count else {
-            throw TrainingError("\(modelPath): weights do not match the model's configuration")
+        guard let weights = file.tensor("weights"), weights.values.count == model.parameters.count,
+              file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(model.parameters) }) ?? true else {
+            throw TrainingError("\(modelPath): weights do not match the model's configuration (written by another version?)")
         }
         weights.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
         let encoders = try config.encoders.map { e in try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer) }

@@ -223,6 +223,10 @@ public final class Trainer {
         try? (kept.joined(separator: "\n") + "\n").write(toFile: logPath, atomically: true, encoding: .utf8)
     }
 
+    /// Names and shapes of every parameter, in buffer order: a checkpoint only loads into a model
+    /// with the same layout (a flat buffer would otherwise load scrambled without complaint).
+    var layoutFingerprint: String { parameterLayoutFingerprint(model.parameters) }
+
     func encodedConfig() throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -237,7 +241,7 @@ public final class Trainer {
             .init(name: "adam_m", shape: [n], values: optimizer.m, dtype: .f32),
             .init(name: "adam_v", shape: [n], values: optimizer.v, dtype: .f32),
             .init(name: "ema", shape: [n], values: optimizer.ema, dtype: .f32),
-        ], metadata: ["lidit.step": String(step), "lidit.elapsed_seconds": String(elapsed),
+        ], metadata: ["lidit.step": String(step), "lidit.elapsed_seconds": String(elapsed), "lidit.layout": layoutFingerprint,
                       "lidit.training_config": try encodedConfig()])
         try file.write(to: checkpointPath)
     }
@@ -248,6 +252,9 @@ public final class Trainer {
         guard let w = file.tensor("weights"), let m = file.tensor("adam_m"), let v = file.tensor("adam_v"), let e = file.tensor("ema"),
               [w, m, v, e].allSatisfy({ $0.values.count == n }), let s = Int(file.metadata["lidit.step"] ?? "") else {
             throw TrainingError("\(checkpointPath) does not match this run's model; move it away to start over")
+        }
+        if let layout = file.metadata["lidit.layout"], layout != layoutFingerprint {
+            throw TrainingError("\(checkpointPath) was written for a different parameter layout; move it away to start over")
         }
         w.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: n) }
         optimizer.m = m.values
@@ -261,7 +268,7 @@ public final class Trainer {
     /// The EMA weights in fp16 with the configuration: the file `lidit generate --model` reads.
     public func exportModel(to path: String, modelID: String) throws {
         let file = SafetensorsFile(tensors: [.init(name: "weights", shape: [optimizer.ema.count], values: optimizer.ema, dtype: .f16)],
-                                   metadata: ["lidit.training_config": try encodedConfig(), "lidit.model_id": modelID,
+                                   metadata: ["lidit.training_config": try encodedConfig(), "lidit.model_id": modelID, "lidit.layout": layoutFingerprint,
                                               "lidit.step": String(step)])
         try file.write(to: path)
     }
@@ -297,4 +304,11 @@ public final class Trainer {
         }
         return out
     }
+}
+
+/// SHA-256 over every parameter's name and shape in buffer order.
+public func parameterLayoutFingerprint(_ store: ParameterStore) -> String {
+    var h = SHA256()
+    for e in store.entries { h.update(Array("\(e.name)\(e.shape)".utf8)) }
+    return h.finalize()
 }
