@@ -55,6 +55,9 @@ public struct ModelStore: Sendable {
     /// Path of a present model, or an error telling how to fetch it.
     public func require(_ model: KnownModel) throws -> String {
         guard isPresent(model) else {
+            if let size = try? FileManager.default.attributesOfItem(atPath: path(model))[.size] as? Int {
+                throw ModelStoreError("\(path(model)) is incomplete or corrupt (\(size) bytes, expected \(model.size)): run `lidit models fetch` to replace it")
+            }
             throw ModelStoreError("\(model.fileName) is not in \(folder.path): run `lidit models fetch`")
         }
         return path(model)
