@@ -111,7 +111,7 @@ public struct Canvas: Equatable, Sendable {
             put(y, r.maxX - 1, v, role: role)
         }
         put(r.maxY - 1, r.x, bl + String(repeating: h, count: r.width - 2) + br, role: role)
-        if r.width > 6 {
+        if r.width > 6, !title.isEmpty {
             let t = TextWidth.truncate(" \(title) ", to: r.width - 4)
             put(r.y, r.x + 2, t, role: focused ? .headingFocus : .heading)
             if let extra, !extra.isEmpty {

@@ -35,7 +35,7 @@ public enum KeyHelp {
             ("Up / Down, k / j", "choose a setting"),
             ("Left / Right, h / l, - / +", "change it (PgUp / PgDn: bigger steps)"),
             ("Space", "next choice, or switch on / off"),
-            ("0-9, Enter", "type a value: Enter sets it, Esc cancels"),
+            ("0-9, Enter", "type a value (- starts a negative layer): Enter sets it, Esc cancels"),
             ("r", "new random seed (seed row)"),
         ]),
         Section(title: "Queue", keys: [
@@ -45,7 +45,7 @@ public enum KeyHelp {
             ("c", "clear the queue (like Ctrl+X)"),
         ]),
         Section(title: "Gallery pane and gallery browser", keys: [
-            ("arrows, h j k l, PgUp / PgDn, Home / End", "choose a picture"),
+            ("arrows, h j k l, PgUp/PgDn, Home/End", "choose a picture"),
             ("Enter", "pane: open the browser; browser: reuse all parameters"),
             ("r", "reuse all parameters (prompts, seed, settings, encoders)"),
             ("p", "reuse the prompts only"),

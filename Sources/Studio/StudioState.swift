@@ -602,6 +602,11 @@ public struct StudioState {
             }
             return [.saveSettings]
         }
+        if case .char("-") = key, field == .layer {
+            // Layers count from the end with negative numbers: "-" starts typing one.
+            edit = ValueEdit(target: .encoder(i, field), buffer: "-")
+            return []
+        }
         switch key {
         case .up, .char("k"): encoderRow = max(0, encoderRow - 1)
         case .down, .char("j"): encoderRow = min(rows.count - 1, encoderRow + 1)

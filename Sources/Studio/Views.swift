@@ -18,13 +18,16 @@ public enum StudioView {
     }
 
     static func drawTooSmall(_ c: inout Canvas, _ s: StudioState) {
-        let lines = ["Terminal too small: \(s.columns)×\(s.rows).",
-                     "The studio needs at least \(MainLayout.minimumColumns)×\(MainLayout.minimumRows).",
-                     "Enlarge the window, or press Ctrl+Q to quit."]
+        let text = ["Terminal too small: \(s.columns)×\(s.rows).",
+                    "The studio needs at least \(MainLayout.minimumColumns)×\(MainLayout.minimumRows).",
+                    "Enlarge the window, or press Ctrl+Q to quit."]
+        var lines: [(String, Role)] = []
+        for (i, t) in text.enumerated() {
+            for l in TextWidth.wrap(t, columns: max(1, s.columns - 2)) { lines.append((l.trimmingCharacters(in: .whitespaces), i == 0 ? .error : .base)) }
+        }
         let top = max(0, (s.rows - lines.count) / 2)
-        for (i, l) in lines.enumerated() {
-            let t = TextWidth.truncate(l, to: s.columns)
-            c.put(top + i, max(0, (s.columns - TextWidth.width(t)) / 2), t, role: i == 0 ? .error : .base)
+        for (i, (l, role)) in lines.enumerated() {
+            c.put(top + i, max(0, (s.columns - TextWidth.width(l)) / 2), l, role: role)
         }
     }
 
