@@ -51,7 +51,8 @@ let package = Package(
         .target(name: "Gallery", dependencies: ["ImageIO", "CSQLite"], swiftSettings: release),
         .target(name: "TerminalGraphics", dependencies: ["ImageIO", "CSixel", "CShims"], swiftSettings: release),
         // the ncurses studio
-        .target(name: "Studio", dependencies: ["CNcursesW", "CShims"], swiftSettings: release),
+        .target(name: "Studio", dependencies: ["CNcursesW", "CShims", "Training", "Gallery", "TerminalGraphics", "Sampling",
+                                              "PromptEncoder", "LLM", "ImageIO"], swiftSettings: release),
 
         .executableTarget(name: "lidit", dependencies: [
             "Studio",
@@ -73,5 +74,6 @@ let package = Package(
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Gallery", "Sampling", "ImageIO", "Training", "Diffusion", "PromptEncoder"]),
     ]
 )

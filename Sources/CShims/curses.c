@@ -10,6 +10,10 @@ int lidit_getmaxy(void *win) { return getmaxy((WINDOW *)win); }
 int lidit_getmaxx(void *win) { return getmaxx((WINDOW *)win); }
 int lidit_color_pair(int n) { return (int)COLOR_PAIR(n); }
 int lidit_key_resize(void) { return KEY_RESIZE; }
+unsigned lidit_attr_bits(int which) {
+    switch (which) { case 0: return A_BOLD; case 1: return A_UNDERLINE; case 2: return A_REVERSE; case 3: return A_DIM; default: return A_NORMAL; }
+}
+int lidit_attr_set(void *win, unsigned attrs, int pair) { return wattr_set((WINDOW *)win, (attr_t)attrs, 0, &pair); }
 
 int lidit_terminal_size(int fd, int *rows, int *cols, int *xpixel, int *ypixel) {
     struct winsize ws;

@@ -1,125 +1,244 @@
 import CNcursesW
 import CShims
 import Foundation
+import Gallery
+import ImageIO
+import TerminalGraphics
 
-public struct StudioError: Error, CustomStringConvertible {
-    public var description: String
-}
-
-/// Set from signal handlers; the UI loop polls it every 50 ms and leaves curses cleanly.
+/// Set from signal handlers; the UI loop polls it at least every 50 ms and leaves curses cleanly.
 nonisolated(unsafe) private var terminationRequested: sig_atomic_t = 0
 
-/// The studio's screen. This first version is the shell the full studio grows into: it owns the
-/// terminal (curses on entry, restored on every exit path), adapts to resizes, edits a prompt,
-/// and quits on Ctrl+Q.
-public final class StudioApp {
-    private var prompt: [Character] = []
-    private var cursor = 0
-    private var message = "Type a prompt. Ctrl+Q quits."
+/// How the studio was started (`lidit studio` flags and the environment).
+public struct StudioOptions: Sendable {
+    /// Theme name from `--theme` (wins over `LIDIT_THEME` and the saved choice).
+    public var theme: String?
+    /// The model file (nil: none found; the studio still opens for the gallery).
+    public var modelPath: String?
+    public var appVersion: String
+    /// The most colours to use (`--colors`).
+    public var colors: ColorDepth?
+    /// Preview throttling overrides (`--preview-every`, `--preview-interval`).
+    public var previewEvery: Int?
+    public var previewInterval: Int?
+    public var environment: [String: String]
 
-    public init() {}
+    public init(theme: String? = nil, modelPath: String?, appVersion: String, colors: ColorDepth? = nil,
+                previewEvery: Int? = nil, previewInterval: Int? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.theme = theme; self.modelPath = modelPath; self.appVersion = appVersion; self.colors = colors
+        self.previewEvery = previewEvery; self.previewInterval = previewInterval; self.environment = environment
+    }
+}
+
+/// The studio: owns the terminal (curses on entry, restored on every exit path), runs the UI loop
+/// on the calling thread and the generation worker on its own.
+public final class StudioApp {
+    let options: StudioOptions
+    var state: StudioState
+    let paths: StudioPaths
+    let themes: ThemeLibrary
+    var gallery: GalleryStore?
+    var terminal: CursesTerminal?
+    var worker: GenerationWorker?
+    let inbox = EventInbox()
+    var fullImages: [String: RGBImage] = [:]
+    var thumbnails: [String: RGBImage] = [:]
+    var pendingRepaint = true
+    var startupNotes: [String] = []
+
+    public init(options: StudioOptions) {
+        self.options = options
+        let env = options.environment
+        paths = StudioPaths.standard(environment: env)
+        themes = ThemeLibrary.standard(paths: paths)
+        var (settings, note) = paths.loadSettings()
+        if let note { startupNotes.append(note) }
+        if let t = options.theme ?? env["LIDIT_THEME"].flatMap({ $0.isEmpty ? nil : $0 }) { settings.theme = t }
+        if let p = options.previewEvery { settings.previewEvery = p }
+        if let p = options.previewInterval { settings.previewMinInterval = p }
+        settings.clamp()
+        state = StudioState(settings: settings, history: PromptHistory.load(path: paths.historyFile))
+        state.themeNames = themes.names()
+    }
 
     public func run() throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-            throw StudioError(description: "the studio needs an interactive terminal (stdin and stdout must be a TTY)")
+            throw StudioError(description: "the studio needs an interactive terminal (stdin and stdout must be a TTY); `lidit generate` works without one")
         }
-        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        let term = options.environment["TERM"] ?? ""
         guard !term.isEmpty, term != "dumb" else {
-            throw StudioError(description: "the studio needs a cursor-addressable terminal (TERM is '\(term)')")
+            throw StudioError(description: "the studio needs a cursor-addressable terminal (TERM is '\(term)'); `lidit generate` works without one")
         }
-        setlocale(LC_ALL, "")
-        guard initscr() != nil else { throw StudioError(description: "could not initialise the terminal") }
-        defer { endwin() }
+        TextWidth.prepareLocale()
+        let theme: Theme
+        do { theme = try themes.load(state.settings.theme) } catch {
+            startupNotes.append("\(error); using dark")
+            theme = (try? themes.load("dark")) ?? BuiltinThemes.all[0]
+            state.settings.theme = theme.name
+        }
+        do {
+            gallery = try GalleryStore(root: GalleryStore.defaultRoot(environment: options.environment))
+        } catch {
+            state.gallery.loadError = "Gallery unavailable: \(error)"
+        }
+        // The terminal is asked about pictures before curses owns it.
+        var caps = TerminalCapabilities.detect(timeout: 0.5, environment: options.environment)
+        // Half blocks need at least 256 colours to be recognisable.
+        if caps.graphics == .blocks, ColorDepth.from(colors: 256, cap: options.colors) != .ansi256 { caps.graphics = .none }
+
+        let t = try CursesTerminal(capabilities: caps, colorCap: options.colors)
+        terminal = t
+        defer { t.end() }
         signal(SIGTERM) { _ in terminationRequested = 1 }
         signal(SIGINT) { _ in terminationRequested = 1 }
         signal(SIGHUP) { _ in terminationRequested = 1 }
-        raw()
-        noecho()
-        keypad(stdscr, true)
-        timeout(50)
-        if has_colors() {
-            start_color()
-            use_default_colors()
-            init_pair(1, Int16(COLOR_CYAN), -1)
-            init_pair(2, Int16(COLOR_BLACK), Int16(COLOR_CYAN))
+        signal(SIGPIPE, SIG_IGN)
+        t.applyTheme(theme)
+        state.columns = t.columns
+        state.rows = t.rows
+        reloadGallery()
+
+        let modelPath = options.modelPath
+        let version = options.appVersion
+        let w = GenerationWorker(inbox: inbox, modelDescription: modelPath ?? "(none)", gallery: gallery) {
+            try PipelineBackend(path: modelPath, appVersion: version)
         }
-        draw()
-        while terminationRequested == 0 {
-            var ch: wint_t = 0
-            let kind = wget_wch(stdscr, &ch)
-            if kind == ERR { continue }
-            if kind == KEY_CODE_YES {
-                handleKey(Int32(ch))
-            } else if ch == 17 { // Ctrl+Q
-                break
-            } else {
-                handleCharacter(ch)
+        worker = w
+        w.start()
+        if !startupNotes.isEmpty { state.say(startupNotes.joined(separator: "; "), .warning) }
+
+        var lastTick = Date()
+        loop: while terminationRequested == 0 {
+            if pendingRepaint || Date().timeIntervalSince(lastTick) >= 1 {
+                draw()
+                lastTick = Date()
             }
-            draw()
+            // Keys: wait up to 50 ms for the first, then take whatever else is queued (a paste)
+            // before drawing again.
+            var key = t.readKey(timeout: 50)
+            var handled = 0
+            while let k = key {
+                if k == .resize {
+                    t.resized()
+                    state.columns = t.columns
+                    state.rows = t.rows
+                    pendingRepaint = true
+                    forceFull = true
+                }
+                perform(state.handle(k))
+                pendingRepaint = true
+                if state.quitRequested { break loop }
+                handled += 1
+                key = handled < 4096 ? t.readKey(timeout: 0) : nil
+            }
+            for e in inbox.drain() {
+                perform(state.apply(e))
+                pendingRepaint = true
+            }
+        }
+        // Leave: remember the prompt and settings, stop the worker, restore the terminal.
+        saveSettings()
+        t.end()
+        w.shutdown(timeout: 1.5)
+    }
+
+    var forceFull = true
+
+    func draw() {
+        guard let t = terminal else { return }
+        let canvas = StudioView.render(state, now: Date(), pictures: t.capabilities.graphics != .none)
+        t.present(canvas, full: forceFull) { [self] ref in image(for: ref) }
+        forceFull = false
+        pendingRepaint = false
+    }
+
+    func image(for ref: PictureRef) -> RGBImage? {
+        switch ref {
+        case .preview: return state.preview?.image
+        case .job(let id): return state.jobImages[id]
+        case .galleryImage(let name):
+            if let i = fullImages[name] { return i }
+            guard let g = gallery, let e = state.gallery.entries.first(where: { $0.name == name }),
+                  let img = try? g.image(for: e) else { return nil }
+            if fullImages.count > 64 { fullImages.removeAll() }
+            fullImages[name] = img
+            return img
+        case .galleryThumbnail(let name):
+            if let i = thumbnails[name] { return i }
+            guard let g = gallery, let e = state.gallery.entries.first(where: { $0.name == name }),
+                  let img = try? g.thumbnail(for: e, maxSide: 64) else { return nil }
+            if thumbnails.count > 512 { thumbnails.removeAll() }
+            thumbnails[name] = img
+            return img
         }
     }
 
-    private func handleKey(_ key: Int32) {
-        switch key {
-        case KEY_LEFT: cursor = max(0, cursor - 1)
-        case KEY_RIGHT: cursor = min(prompt.count, cursor + 1)
-        case KEY_HOME: cursor = 0
-        case KEY_END: cursor = prompt.count
-        case KEY_BACKSPACE: deleteBackward()
-        case KEY_DC: if cursor < prompt.count { prompt.remove(at: cursor) }
-        default: break // KEY_RESIZE and the rest: a redraw is enough
+    func perform(_ effects: [Effect]) {
+        for e in effects {
+            switch e {
+            case .submit(let spec): worker?.submit(spec)
+            case .cancelJob(let id): worker?.cancel(id: id)
+            case .cancelRunning: worker?.cancelRunning()
+            case .clearPending: worker?.clearPending()
+            case .quit: break
+            case .saveSettings: saveSettings()
+            case .saveHistory:
+                do { try state.history.save(path: paths.historyFile) } catch {
+                    state.say("Cannot save the prompt history: \(error.localizedDescription)", .error)
+                }
+            case .reloadGallery: reloadGallery()
+            case .deleteEntry(let entry):
+                guard let g = gallery else { continue }
+                do {
+                    let t = try g.delete(entry)
+                    fullImages[entry.name] = nil
+                    thumbnails[entry.name] = nil
+                    state.didDelete(entry, trashName: t.trashName)
+                } catch {
+                    state.say("Cannot delete \(entry.name): \(error)", .error)
+                }
+                reloadGallery()
+            case .restoreEntry(let trashName):
+                guard let g = gallery else { continue }
+                do {
+                    let e = try g.restore(trashName)
+                    state.say("Restored \(e.shortID).", .success)
+                } catch {
+                    state.say("Cannot restore: \(error)", .error)
+                }
+                reloadGallery()
+            case .applyTheme(let name):
+                do {
+                    let theme = try themes.load(name)
+                    terminal?.applyTheme(theme)
+                    forceFull = true
+                } catch {
+                    state.say("\(error)", .error)
+                }
+            case .repaint: forceFull = true
+            }
         }
     }
 
-    private func handleCharacter(_ ch: wint_t) {
-        switch ch {
-        case 127, 8: deleteBackward()
-        case 13, 10: message = "Generation arrives with the model work; your prompt stays here."
-        default:
-            guard ch >= 32, let scalar = Unicode.Scalar(UInt32(ch)) else { return }
-            prompt.insert(Character(scalar), at: cursor)
-            cursor += 1
+    func saveSettings() {
+        var s = state.settings
+        s.lastPrompt = state.prompt.text
+        s.lastNegativePrompt = state.negative.text
+        state.settings.lastPrompt = s.lastPrompt
+        state.settings.lastNegativePrompt = s.lastNegativePrompt
+        do { try paths.saveSettings(s) } catch {
+            state.say("Cannot save settings to \(paths.settingsFile): \(error.localizedDescription)", .error)
         }
     }
 
-    private func deleteBackward() {
-        guard cursor > 0 else { return }
-        prompt.remove(at: cursor - 1)
-        cursor -= 1
-    }
-
-    private func draw() {
-        erase()
-        let rows = Int(lidit_getmaxy(stdscr)), cols = Int(lidit_getmaxx(stdscr))
-        if rows < 8 || cols < 40 {
-            put(0, 0, String("Terminal too small (\(cols)×\(rows)); need at least 40×8.".prefix(max(cols, 0))))
-            refresh()
-            return
-        }
-        attron(lidit_color_pair(2))
-        put(0, 0, String(" LI-DiT Studio".padding(toLength: cols, withPad: " ", startingAt: 0)))
-        attroff(lidit_color_pair(2))
-        attron(lidit_color_pair(1))
-        put(2, 1, "Prompt")
-        attroff(lidit_color_pair(1))
-        let width = cols - 4
-        let text = String(prompt)
-        let start = max(0, cursor - width + 1)
-        let visible = String(Array(text)[start..<min(prompt.count, start + width)])
-        put(3, 2, visible)
-        put(rows - 1, 1, String(message.prefix(cols - 2)))
-        move(3, Int32(2 + displayWidth(String(Array(text)[start..<cursor]))))
-        refresh()
-    }
-
-    private func put(_ y: Int, _ x: Int, _ s: String) {
-        mvaddstr(Int32(y), Int32(x), s)
-    }
-
-    private func displayWidth(_ s: String) -> Int {
-        s.unicodeScalars.reduce(0) { w, u in
-            let v = lidit_wcwidth(u.value)
-            return w + max(0, Int(v))
+    func reloadGallery() {
+        guard let g = gallery else { return }
+        do {
+            let q = state.gallery.search.text.trimmingCharacters(in: .whitespaces)
+            let entries = q.isEmpty ? try g.entries(limit: 5000) : try g.search(q, limit: 5000)
+            state.setGallery(entries)
+        } catch {
+            state.setGallery([], error: "Gallery unavailable: \(error)")
         }
     }
 }

@@ -1,15 +1,52 @@
 import ArgumentParser
+import Foundation
 import Studio
 
 struct StudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "studio",
-        abstract: "Open the ncurses studio (the default command)."
+        abstract: "Open the ncurses studio (the default command).",
+        discussion: """
+            Keys: Enter queues a generation, Alt+Enter or Ctrl+J inserts a newline, Tab / Shift+Tab \
+            move between panes, Esc cancels the running job, g opens the gallery, F1 or ? shows every \
+            key, Ctrl+Q quits.
+
+            Environment: LIDIT_MODEL (model file), LIDIT_THEME (theme), LIDIT_GALLERY (gallery \
+            folder), LIDIT_GRAPHICS=sixel|blocks|none (pictures), LIDIT_CELL_SIZE=WxH, \
+            LIDIT_COLOR=truecolor|256 (picture colours), XDG_CONFIG_HOME (settings in \
+            lidit/studio.json, prompt history in lidit/prompt-history.jsonl, own themes in lidit/themes).
+            """
     )
 
+    @Option(help: "Colour theme: dark, light, high-contrast, or a file NAME.json in themes/ or $XDG_CONFIG_HOME/lidit/themes (default: LIDIT_THEME, else the last one used).")
+    var theme: String?
+
+    @Option(help: "Model file (default: LIDIT_MODEL, else models/lidit-shapes.safetensors).")
+    var model: String?
+
+    @Option(help: "Most colours for the interface: truecolor, 256, 16, 8 or mono (default: what the terminal offers).")
+    var colors: String?
+
+    @Option(help: "Show a preview every N sampling steps (0 = none; default: the saved setting, 1).")
+    var previewEvery: Int?
+
+    @Option(help: "At most one preview per this many milliseconds, for slow links (default: the saved setting, 100).")
+    var previewInterval: Int?
+
+    func validate() throws {
+        if let p = previewEvery, !(0...100).contains(p) { throw ValidationError("--preview-every must be 0...100") }
+        if let p = previewInterval, !(0...5000).contains(p) { throw ValidationError("--preview-interval must be 0...5000") }
+        if let c = colors, ColorDepth(rawValue: c.lowercased()) == nil, c.lowercased() != "auto" {
+            throw ValidationError("--colors must be truecolor, 256, 16, 8, mono or auto")
+        }
+    }
+
     func run() throws {
+        let depth = colors.flatMap { ColorDepth(rawValue: $0.lowercased()) }
+        let options = StudioOptions(theme: theme, modelPath: model ?? defaultModelPath(), appVersion: LIDiT.version,
+                                    colors: depth, previewEvery: previewEvery, previewInterval: previewInterval)
         do {
-            try StudioApp().run()
+            try StudioApp(options: options).run()
         } catch let error as StudioError {
             throw CLIError(error.description)
         }

@@ -36,6 +36,10 @@ int lidit_getmaxy(void *win);
 int lidit_getmaxx(void *win);
 int lidit_color_pair(int n);
 int lidit_key_resize(void);
+// A_BOLD (0), A_UNDERLINE (1), A_REVERSE (2), A_DIM (3).
+unsigned lidit_attr_bits(int which);
+// wattr_set with the colour pair passed through the opts pointer (pairs above 255 work).
+int lidit_attr_set(void *win, unsigned attrs, int pair);
 int lidit_wcwidth(uint32_t codepoint);
 
 // ---- terminal ----

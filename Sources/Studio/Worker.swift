@@ -1,0 +1,178 @@
+import Foundation
+import Gallery
+import ImageIO
+
+/// What the worker needs from a model: the real one wraps `ImagePipeline`; tests use a fake.
+/// Every call happens on the worker thread.
+public protocol GenerationBackend: AnyObject {
+    var info: ModelInfo { get }
+    /// One picture per seed, each with the settings to store in the gallery. `onStep(step,
+    /// total, pictures)` is called after each sampling step (step counts from 1) with the
+    /// denoised estimates and returns false to cancel (then it throws CancellationError).
+    func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool) throws
+        -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String])
+}
+
+/// The single background thread that loads the model and runs the queue. The UI thread talks to
+/// it only through `submit`/`cancel…` (lock-protected) and reads its news from the inbox; no
+/// curses call ever happens here.
+public final class GenerationWorker: @unchecked Sendable {
+    public let inbox: EventInbox
+    private let load: () throws -> GenerationBackend
+    private let modelDescription: String
+    private let gallery: GalleryStore?
+    private let cond = NSCondition()
+    private var pending: [JobSpec] = []
+    private var runningID: Int?
+    private var cancelRunningFlag = false
+    private var stopping = false
+    private var finishedThread = false
+    private var thread: Thread?
+
+    /// - Parameters:
+    ///   - modelDescription: shown while loading ("loading model …").
+    ///   - load: makes the backend (on the worker thread); its error text is shown in the UI.
+    ///   - gallery: where finished pictures are saved (nil: not saved, for tests).
+    public init(inbox: EventInbox, modelDescription: String, gallery: GalleryStore?, load: @escaping () throws -> GenerationBackend) {
+        self.inbox = inbox
+        self.modelDescription = modelDescription
+        self.gallery = gallery
+        self.load = load
+    }
+
+    public func start() {
+        let t = Thread { [self] in self.main() }
+        t.name = "lidit-generation"
+        t.stackSize = 16 << 20
+        thread = t
+        t.start()
+    }
+
+    public func submit(_ spec: JobSpec) {
+        cond.lock()
+        pending.append(spec)
+        cond.signal()
+        cond.unlock()
+    }
+
+    /// Cancels a job: a pending one is dropped, the running one stops after its current step.
+    public func cancel(id: Int) {
+        cond.lock()
+        var dropped = false
+        if let i = pending.firstIndex(where: { $0.id == id }) {
+            pending.remove(at: i)
+            dropped = true
+        } else if runningID == id {
+            cancelRunningFlag = true
+        }
+        cond.unlock()
+        if dropped { inbox.post(.jobCancelled(id: id)) }
+    }
+
+    /// Cancels the running job; returns its id (nil when idle).
+    @discardableResult
+    public func cancelRunning() -> Int? {
+        cond.lock(); defer { cond.unlock() }
+        if runningID != nil { cancelRunningFlag = true }
+        return runningID
+    }
+
+    /// Drops every pending job (the running one keeps going).
+    public func clearPending() {
+        cond.lock()
+        let ids = pending.map(\.id)
+        pending.removeAll()
+        cond.unlock()
+        for id in ids { inbox.post(.jobCancelled(id: id)) }
+    }
+
+    /// Stops after the current step and waits (at most `timeout` seconds) for the thread to end.
+    public func shutdown(timeout: Double) {
+        cond.lock()
+        stopping = true
+        cancelRunningFlag = true
+        pending.removeAll()
+        cond.broadcast()
+        let deadline = Date().addingTimeInterval(timeout)
+        while !finishedThread, thread != nil {
+            if !cond.wait(until: deadline) { break }
+        }
+        cond.unlock()
+    }
+
+    private func main() {
+        inbox.post(.modelLoading(path: modelDescription))
+        let t0 = Date()
+        var backend: GenerationBackend?
+        var unavailable = ""
+        do {
+            let b = try load()
+            backend = b
+            inbox.post(.modelReady(b.info, seconds: Date().timeIntervalSince(t0)))
+        } catch {
+            unavailable = "\(error)"
+            inbox.post(.modelUnavailable(unavailable))
+        }
+        while true {
+            cond.lock()
+            while pending.isEmpty && !stopping { cond.wait() }
+            if stopping {
+                finishedThread = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            let spec = pending.removeFirst()
+            runningID = spec.id
+            cancelRunningFlag = false
+            cond.unlock()
+            if let backend {
+                run(spec, on: backend)
+            } else {
+                inbox.post(.jobFailed(id: spec.id, message: "no model: \(unavailable)"))
+            }
+            cond.lock()
+            runningID = nil
+            cancelRunningFlag = false
+            cond.unlock()
+        }
+    }
+
+    private var shouldContinue: Bool {
+        cond.lock(); defer { cond.unlock() }
+        return !cancelRunningFlag
+    }
+
+    private func run(_ spec: JobSpec, on backend: GenerationBackend) {
+        let start = Date()
+        inbox.post(.jobStarted(id: spec.id, at: start))
+        var lastPreview = Date.distantPast
+        let minGap = Double(spec.previewMinInterval) / 1000
+        do {
+            let (pictures, warnings) = try backend.generate(spec) { [self] step, total, images in
+                let now = Date()
+                var preview: RGBImage? = nil
+                if spec.previewEvery > 0 {
+                    let due = step % spec.previewEvery == 0 || step == total
+                    if due && (now.timeIntervalSince(lastPreview) >= minGap || step == total) {
+                        preview = PictureGrid.make(images)
+                        lastPreview = now
+                    }
+                }
+                inbox.post(.jobProgress(id: spec.id, step: step, total: total, preview: preview, at: now))
+                return shouldContinue
+            }
+            if !shouldContinue { throw CancellationError() }
+            var entries: [GalleryEntry] = []
+            if let gallery {
+                for (image, settings) in pictures { entries.append(try gallery.save(image: image, settings: settings)) }
+            }
+            let grid = PictureGrid.make(pictures.map(\.0)) ?? RGBImage(width: 1, height: 1, fill: 0)
+            inbox.post(.jobDone(id: spec.id, entries: entries, image: grid, seconds: Date().timeIntervalSince(start), warnings: warnings))
+        } catch is CancellationError {
+            inbox.post(.jobCancelled(id: spec.id))
+        } catch {
+            inbox.post(.jobFailed(id: spec.id, message: "\(error)"))
+        }
+    }
+}

@@ -1,0 +1,340 @@
+import Foundation
+import Training
+import XCTest
+
+/// End-to-end tests: the real `lidit` binary in a tmux pane, driven with send-keys and read with
+/// capture-pane. They need tmux, a built `lidit` (`swift build`), and the LLM files (`lidit models
+/// fetch`); without them they skip and say why. Each test starts from an empty gallery and config.
+final class StudioTmuxTests: XCTestCase {
+    static let llmFiles = ["SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-q4_k_m.gguf"]
+
+    static func llmDirectory() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let m = env["LIDIT_MODELS"], !m.isEmpty { return m }
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/lidit/models" }
+        return NSHomeDirectory() + "/.cache/lidit/models"
+    }
+
+    static func tmuxPath() -> String? {
+        for p in ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+        return nil
+    }
+
+    /// The `lidit` built in the same configuration as these tests (else the other one).
+    static func binaryPath() -> String? {
+        #if DEBUG
+        let order = ["debug", "release"]
+        #else
+        let order = ["release", "debug"]
+        #endif
+        for c in order {
+            let p = packageRoot.appendingPathComponent(".build/\(c)/lidit").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    static let fixtureLock = NSLock()
+    nonisolated(unsafe) static var fixtureResult: Result<String, Error>?
+
+    /// A tiny untrained model (two DiT blocks of width 64), made once per test run with
+    /// `lidit train … --export`; generation with it takes a fraction of a second per step.
+    static func tinyModel(binary: String) throws -> String {
+        fixtureLock.lock(); defer { fixtureLock.unlock() }
+        if let r = fixtureResult { return try r.get() }
+        let r = Result<String, Error> {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("studio-tiny-\(getpid())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            var cfg = TrainingConfig.standard()
+            cfg.model.width = 64; cfg.model.depth = 2; cfg.model.heads = 2
+            cfg.model.refiner.width = 64; cfg.model.refiner.heads = 2; cfg.model.refiner.blocks = 1
+            cfg.optimizer.totalSteps = 1; cfg.batchSize = 2; cfg.data.captions = 4
+            let cfgPath = dir.appendingPathComponent("config.json").path
+            try JSONEncoder().encode(cfg).write(to: URL(fileURLWithPath: cfgPath))
+            let model = dir.appendingPathComponent("tiny.safetensors").path
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["train", "--run", dir.appendingPathComponent("run").path, "--config", cfgPath, "--export", model]
+            var env = ProcessInfo.processInfo.environment
+            env["LIDIT_MODELS"] = llmDirectory()
+            p.environment = env
+            let log = dir.appendingPathComponent("train.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let fh = try FileHandle(forWritingTo: log)
+            p.standardOutput = fh
+            p.standardError = fh
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0, FileManager.default.fileExists(atPath: model) else {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                throw StudioTestError("could not make the tiny model: \(text.suffix(500))")
+            }
+            return model
+        }
+        fixtureResult = r
+        return try r.get()
+    }
+
+    struct Setup {
+        var tmux: String
+        var binary: String
+        var model: String?
+    }
+
+    /// Skips (with the reason) when something the test needs is missing.
+    func requirements(model: Bool) throws -> Setup {
+        guard let tmux = Self.tmuxPath() else { throw XCTSkip("tmux is not installed (apt-get install tmux)") }
+        guard let bin = Self.binaryPath() else { throw XCTSkip("no built lidit under .build/debug or .build/release (run `swift build`)") }
+        guard FileManager.default.fileExists(atPath: "/usr/share/terminfo/t/tmux-256color")
+                || FileManager.default.fileExists(atPath: "/lib/terminfo/t/tmux-256color") else {
+            throw XCTSkip("the tmux-256color terminfo entry is missing (ncurses-term)")
+        }
+        guard model else { return Setup(tmux: tmux, binary: bin, model: nil) }
+        let dir = Self.llmDirectory()
+        for f in Self.llmFiles where !FileManager.default.fileExists(atPath: dir + "/" + f) {
+            throw XCTSkip("the LLM file \(f) is not in \(dir) (run `lidit models fetch`)")
+        }
+        return Setup(tmux: tmux, binary: bin, model: try Self.tinyModel(binary: bin))
+    }
+
+    // MARK: Tests
+
+    func testGenerateFromAnEmptyGalleryAndFindThePicture() throws {
+        let setup = try requirements(model: true)
+        let s = try StudioSession(setup, settings: ["steps": 6, "seedMode": "fixed", "seed": 4242, "previewEvery": 1, "previewMinInterval": 0])
+        defer { s.close() }
+        try s.waitFor("the studio", timeout: 20) { $0.contains("LI-DiT Studio") && $0.contains("0 pictures") }
+        XCTAssertTrue(s.galleryFiles().isEmpty)
+        try s.waitFor("the model", timeout: 60) { $0.contains("smollm2+gemma3") }
+        s.type("a red circle above a blue square")
+        s.keys("Enter")
+        try s.waitFor("progress", timeout: 30) { $0.range(of: #"running [1-6]/6"#, options: .regularExpression) != nil }
+        try s.waitFor("the job to finish", timeout: 60) { $0.contains("#1 done") }
+        let screen = s.capture()
+        XCTAssertTrue(screen.contains("1 picture"), screen)
+        XCTAssertTrue(screen.contains("▀"), "the preview is drawn with half blocks:\n\(screen)")
+        let files = s.galleryFiles()
+        XCTAssertEqual(files.count, 1)
+        XCTAssertTrue(files[0].contains("-4242-"), "the file name carries the seed: \(files)")
+        // The gallery pane lists it; the browser shows its details.
+        let shortID = String(files[0].dropLast(4).split(separator: "-").last!)
+        XCTAssertTrue(screen.contains(shortID), screen)
+        s.keys("Tab", "Tab") // negative prompt, settings: outside text fields
+        s.keys("g")
+        try s.waitFor("the gallery browser", timeout: 10) { $0.contains("LI-DiT Studio — Gallery") && $0.contains("Details") }
+        let gallery = s.capture()
+        XCTAssertTrue(gallery.contains("4242"), gallery)
+        XCTAssertTrue(gallery.contains("a red circle above a blue"), gallery)
+        XCTAssertTrue(gallery.contains(shortID), gallery)
+        s.keys("Escape")
+        try s.waitFor("the main screen", timeout: 10) { !$0.contains("— Gallery") && $0.contains("Negative prompt") }
+        s.keys("C-q")
+        try s.waitForExit()
+        // The prompt and settings are kept for next time.
+        let saved = try String(contentsOfFile: s.dir + "/cfg/lidit/studio.json", encoding: .utf8)
+        XCTAssertTrue(saved.contains("a red circle above a blue square"))
+        let history = try String(contentsOfFile: s.dir + "/cfg/lidit/prompt-history.jsonl", encoding: .utf8)
+        XCTAssertTrue(history.contains("a red circle above a blue square"))
+    }
+
+    func testCancelTheRunningJobWhileTheScreenAnswersKeys() throws {
+        let setup = try requirements(model: true)
+        let s = try StudioSession(setup, settings: ["steps": 200, "previewEvery": 1, "previewMinInterval": 50])
+        defer { s.close() }
+        try s.waitFor("the model", timeout: 60) { $0.contains("smollm2+gemma3") }
+        s.type("a green triangle")
+        s.keys("Enter")
+        try s.waitFor("sampling to start", timeout: 40) { $0.range(of: #"running [0-9]+/200"#, options: .regularExpression) != nil }
+        // Keys are answered while the job runs (the UI polls every 50 ms; allow for a busy machine).
+        let t0 = Date()
+        s.type("Z")
+        try s.waitFor("the typed key", timeout: 5) { $0.contains("a green triangleZ") }
+        let latency = Date().timeIntervalSince(t0)
+        XCTAssertLessThan(latency, 1.5, "a key took \(latency) s to show while generating")
+        XCTAssertTrue(s.capture().contains("running"), "still running after the key")
+        s.keys("Escape")
+        try s.waitFor("the job to be cancelled", timeout: 20) { $0.contains("#1 cancelled") }
+        XCTAssertTrue(s.galleryFiles().isEmpty, "a cancelled job saves nothing")
+        // Queue another and clear it with Ctrl+X while it runs, then cancel the running one.
+        s.keys("Enter", "Enter")
+        try s.waitFor("the second job", timeout: 40) { $0.contains("#2 running") && $0.contains("#3 pending") }
+        s.keys("C-x")
+        try s.waitFor("the cleared queue", timeout: 10) { !$0.contains("#3") && !$0.contains("#1 cancelled") }
+        s.keys("Escape")
+        try s.waitFor("the second job to be cancelled", timeout: 20) { $0.contains("#2 cancelled") }
+        s.keys("C-q")
+        try s.waitForExit()
+    }
+
+    func testHelpResizeAndSignals() throws {
+        let setup = try requirements(model: false)
+        let s = try StudioSession(setup, modelPath: "/nonexistent/model.safetensors")
+        defer { s.close() }
+        try s.waitFor("the studio", timeout: 20) { $0.contains("LI-DiT Studio") && $0.contains("Prompt") }
+        // The missing model is explained, not fatal.
+        try s.waitFor("the missing-model message", timeout: 20) { $0.contains("No model") }
+        s.keys("F1")
+        try s.waitFor("help", timeout: 10) { $0.contains("Help: keys") && $0.contains("Ctrl+Q") && $0.contains("Alt+Enter, Ctrl+J") }
+        s.keys("Escape")
+        try s.waitFor("help to close", timeout: 10) { !$0.contains("Help: keys") }
+        // In the prompt, ? is a character; outside text fields it opens help.
+        s.type("?")
+        try s.waitFor("the typed ?", timeout: 5) { $0.contains("1 chars") }
+        XCTAssertFalse(s.capture().contains("Help: keys"))
+        s.keys("Tab", "Tab", "?")
+        try s.waitFor("help from the settings pane", timeout: 10) { $0.contains("Help: keys") }
+        s.keys("q")
+        try s.waitFor("help to close", timeout: 10) { !$0.contains("Help: keys") }
+        // Resize at any moment.
+        s.resize(70, 20)
+        try s.waitFor("the small layout", timeout: 10) { screen in
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return screen.contains("Settings") && lines.allSatisfy { $0.count <= 70 } && lines.first?.contains("LI-DiT Studio") == true
+        }
+        s.resize(40, 10)
+        try s.waitFor("the too-small message", timeout: 10) { $0.contains("Terminal too small") }
+        s.resize(120, 36)
+        try s.waitFor("the full layout", timeout: 10) { $0.contains("Encoders") && $0.contains("Queue") && $0.contains("Gallery") }
+        // The gallery still opens without a model.
+        s.keys("g")
+        try s.waitFor("the gallery browser", timeout: 10) { $0.contains("The gallery is empty") }
+        s.keys("Escape")
+        // SIGTERM restores the terminal.
+        try s.signal(SIGTERM)
+        try s.waitForExit()
+    }
+
+    func testSIGINTRestoresTheTerminal() throws {
+        let setup = try requirements(model: false)
+        let s = try StudioSession(setup, modelPath: "/nonexistent/model.safetensors")
+        defer { s.close() }
+        try s.waitFor("the studio", timeout: 20) { $0.contains("LI-DiT Studio") && $0.contains("Prompt") }
+        s.type("kept for next time")
+        try s.waitFor("the prompt", timeout: 5) { $0.contains("kept for next time") }
+        try s.signal(SIGINT)
+        try s.waitForExit()
+        let saved = try String(contentsOfFile: s.dir + "/cfg/lidit/studio.json", encoding: .utf8)
+        XCTAssertTrue(saved.contains("kept for next time"), "the prompt is saved on SIGINT too")
+    }
+}
+
+struct StudioTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// One tmux server (own socket) running `lidit studio` in a shell script that records the
+/// terminal state before and after.
+final class StudioSession {
+    let tmux: String
+    let socket: String
+    let dir: String
+
+    init(_ setup: StudioTmuxTests.Setup, modelPath: String? = nil, settings: [String: Any] = [:],
+         columns: Int = 120, rows: Int = 36) throws {
+        tmux = setup.tmux
+        socket = "lidit-studio-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(socket).path
+        let fm = FileManager.default
+        for sub in ["cfg/lidit", "gallery", "home", "data"] {
+            try fm.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+        }
+        if !settings.isEmpty {
+            try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: dir + "/cfg/lidit/studio.json"))
+        }
+        func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let script = """
+            #!/bin/sh
+            cd \(q(dir))
+            export LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=tmux-256color HOME=\(q(dir + "/home"))
+            export XDG_CONFIG_HOME=\(q(dir + "/cfg")) XDG_DATA_HOME=\(q(dir + "/data")) LIDIT_GALLERY=\(q(dir + "/gallery"))
+            export LIDIT_MODELS=\(q(StudioTmuxTests.llmDirectory())) LIDIT_MODEL=\(q(modelPath ?? setup.model ?? ""))
+            unset LIDIT_THEME LIDIT_GRAPHICS
+            echo $$ > shell.pid
+            stty -g > stty.before
+            \(q(setup.binary)) studio
+            echo "EXIT=$?"
+            stty -g > stty.after
+            if cmp -s stty.before stty.after; then echo "STTY=same"; else echo "STTY=changed"; fi
+            exec sleep 600
+            """
+        try script.write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
+        try run(["-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "\(columns)", "-y", "\(rows)", "sh " + dir + "/run.sh"])
+    }
+
+    @discardableResult
+    func run(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tmux)
+        p.arguments = ["-L", socket] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func capture() -> String { (try? run(["capture-pane", "-p", "-t", "main"])) ?? "" }
+
+    func keys(_ names: String...) {
+        for n in names {
+            _ = try? run(["send-keys", "-t", "main", n])
+            usleep(60_000)
+        }
+    }
+
+    func type(_ text: String) {
+        _ = try? run(["send-keys", "-t", "main", "-l", text])
+        usleep(100_000)
+    }
+
+    func resize(_ columns: Int, _ rows: Int) {
+        _ = try? run(["resize-window", "-t", "main", "-x", "\(columns)", "-y", "\(rows)"])
+    }
+
+    func waitFor(_ what: String, timeout: Double, _ ok: (String) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var screen = ""
+        while Date() < deadline {
+            screen = capture()
+            if ok(screen) { return }
+            usleep(50_000)
+        }
+        throw StudioTestError("timed out after \(timeout) s waiting for \(what); the screen:\n\(screen)")
+    }
+
+    /// Waits for the studio to exit and checks that it exited cleanly and restored the terminal.
+    func waitForExit(timeout: Double = 15) throws {
+        try waitFor("the studio to exit", timeout: timeout) { $0.contains("STTY=") }
+        let screen = capture()
+        XCTAssertTrue(screen.contains("EXIT=0"), screen)
+        XCTAssertTrue(screen.contains("STTY=same"), "terminal modes not restored:\n\(screen)")
+        XCTAssertFalse(screen.contains("LI-DiT Studio"), "the studio screen is still showing (alternate screen not left):\n\(screen)")
+    }
+
+    /// Sends a signal to the studio process (the child of the script's shell).
+    func signal(_ sig: Int32) throws {
+        let shell = Int32((try String(contentsOfFile: dir + "/shell.pid", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        for entry in (try FileManager.default.contentsOfDirectory(atPath: "/proc")) {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, Int32(fields[1]) == shell, stat.contains("(lidit)") {
+                kill(pid, sig)
+                return
+            }
+        }
+        throw StudioTestError("the studio process was not found")
+    }
+
+    func galleryFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/gallery")) ?? []).filter { $0.hasSuffix(".png") }.sorted()
+    }
+
+    func close() {
+        _ = try? run(["kill-server"])
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
