@@ -31,6 +31,22 @@ func adaptiveMedian(budget: Double = 0.4, _ body: () -> Void) -> Double {
     return medianSeconds(repeats: max(3, min(200, Int(budget / max(once, 1e-6)))), body)
 }
 
+/// Applies a `--threads` value after checking it.
+func applyThreads(_ threads: Int?) throws {
+    guard let threads else { return }
+    guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
+    Parallel.setThreads(threads)
+}
+
+/// GFLOP/s of a 1536³ sgemm: the peak every benchmark reports its ratio against.
+func measureSgemmPeak() -> Double {
+    let (m, n, k) = (1536, 1536, 1536)
+    let a = RandomGenerator(seed: 1).normals(count: m * k), b = RandomGenerator(seed: 2).normals(count: k * n)
+    var c = [Float](repeating: 0, count: m * n)
+    let t = adaptiveMedian { sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n) }
+    return 2 * Double(m * n * k) / t / 1e9
+}
+
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
@@ -41,10 +57,7 @@ struct BenchKernels: ParsableCommand {
     var threads: Int?
 
     func run() throws {
-        if let threads {
-            guard threads > 0, threads <= 1024 else { throw CLIError("--threads must be between 1 and 1024") }
-            Parallel.setThreads(threads)
-        }
+        try applyThreads(threads)
         print("threads=\(Parallel.threads)")
         let peakShape = (m: 1536, n: 1536, k: 1536)
         let shapes: [(String, Int, Int, Int, Bool)] = [
@@ -125,10 +138,7 @@ struct BenchEncode: ParsableCommand {
 
     func run() throws {
         guard (1...1000).contains(repetitions) else { throw CLIError("--repeat must be 1...1000") }
-        if let threads {
-            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
-            Parallel.setThreads(threads)
-        }
+        try applyThreads(threads)
         let enc = try loadEncoder(encoder.rawValue, raw: raw)
         let first = try enc.encode(prompt, layer: layer)
         if let tokens, !(1...first.tokens.count).contains(tokens) || prefixCache {
@@ -160,15 +170,8 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         guard (1...1024).contains(batch), (1...512).contains(textTokens) else { throw CLIError("--batch must be 1...1024, --text-tokens 1...512") }
-        if let threads {
-            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
-            Parallel.setThreads(threads)
-        }
-        let (m, n, k) = (1536, 1536, 1536)
-        let a = RandomGenerator(seed: 1).normals(count: m * k), b = RandomGenerator(seed: 2).normals(count: k * n)
-        var c = [Float](repeating: 0, count: m * n)
-        let t = adaptiveMedian { sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n) }
-        let peak = 2 * Double(m * n * k) / t / 1e9
+        try applyThreads(threads)
+        let peak = measureSgemmPeak()
         let r = benchmarkTrainingStep(config: .standard(), batch: batch, textTokens: [textTokens, textTokens], repeats: 3)
         print(r)
         print(String(format: "train step batch=%d samples_per_s=%.1f gflops=%.1f peak_gflops=%.1f of_peak=%.0f%%",
@@ -213,14 +216,8 @@ struct BenchSample: ParsableCommand {
 
     func run() throws {
         guard (1...512).contains(textTokens), (1...1000).contains(repetitions) else { throw CLIError("--text-tokens 1...512, --repetitions 1...1000") }
-        if let threads {
-            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
-            Parallel.setThreads(threads)
-        }
-        let (m, n, k) = (1536, 1536, 1536)
-        let a = RandomGenerator(seed: 1).normals(count: m * k), b = RandomGenerator(seed: 2).normals(count: k * n)
-        var c = [Float](repeating: 0, count: m * n)
-        let peak = 2 * Double(m * n * k) / adaptiveMedian { sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n) } / 1e9
+        try applyThreads(threads)
+        let peak = measureSgemmPeak()
         let model = LIDiTModel(config: .standard(), seed: 0)
         let batch = randomTrainingBatch(for: model, batch: 2, textTokens: [textTokens, textTokens], seed: 1)
         let t = medianSeconds(repeats: repetitions) {

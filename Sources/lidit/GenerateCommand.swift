@@ -66,10 +66,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         guard (1...64).contains(count) else { throw CLIError("--count must be 1...64") }
-        if let threads {
-            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
-            Parallel.setThreads(threads)
-        }
+        try applyThreads(threads)
         guard prompt.utf8.count <= 20_000 else { throw CLIError("the prompt is longer than 20000 bytes") }
         let kind: SamplerKind
         do { kind = try SamplerKind(parsing: sampler) } catch { throw CLIError("\(error)") }

@@ -28,10 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the configuration (JSON) this command would start a new run with, and exit.") var printConfig = false
 
     func run() throws {
-        if let threads {
-            guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
-            Parallel.setThreads(threads)
-        }
+        try applyThreads(threads)
         var cfg: TrainingConfig = .standard()
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw CLIError("cannot read \(config)") }
