@@ -6,21 +6,15 @@ import ModelFiles
 
 /// Models are loaded once per test run; tests skip (with a message) when the files are absent.
 enum TestModels {
-    static var folder: String {
-        let env = ProcessInfo.processInfo.environment
-        if let m = env["LIDIT_MODELS"], !m.isEmpty { return m }
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/lidit/models" }
-        return NSHomeDirectory() + "/.cache/lidit/models"
-    }
-    static let files = ["smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4_k_m.gguf"]
     nonisolated(unsafe) static var loaded: [String: (GGUFFile, DecoderLM)] = [:]
     static let lock = NSLock()
 
     static func model(_ id: String) throws -> (GGUFFile, DecoderLM) {
         lock.lock(); defer { lock.unlock() }
         if let m = loaded[id] { return m }
-        let path = folder + "/" + files[id]!
-        guard FileManager.default.fileExists(atPath: path) else {
+        let store = ModelStore(), known = KnownModel.named(id)!
+        let path = store.path(known)
+        guard store.isPresent(known) else {
             throw XCTSkip("\(path) is missing: run `lidit models fetch` (CI does)")
         }
         let file = try GGUFFile(path: path)

@@ -4,17 +4,10 @@ import ModelFiles
 @testable import Tokenizers
 
 enum TokenizerModels {
-    static var folder: String {
-        let env = ProcessInfo.processInfo.environment
-        if let m = env["LIDIT_MODELS"], !m.isEmpty { return m }
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/lidit/models" }
-        return NSHomeDirectory() + "/.cache/lidit/models"
-    }
-    static let files = ["smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4_k_m.gguf"]
-
     static func tokenizer(_ id: String) throws -> Tokenizer {
-        let path = folder + "/" + files[id]!
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run `lidit models fetch` (CI does)") }
+        let store = ModelStore(), known = KnownModel.named(id)!
+        let path = store.path(known)
+        guard store.isPresent(known) else { throw XCTSkip("\(path) is missing: run `lidit models fetch` (CI does)") }
         return try makeTokenizer(from: GGUFFile(path: path))
     }
 }
