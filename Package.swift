@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes", "ImageIO"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),

@@ -22,10 +22,12 @@ public final class Trainer {
     public let optimizer: AdamW
     public private(set) var step = 0
     public private(set) var elapsed: Double = 0
-    let dataset: ShapesDataset
+    public let dataset: any TrainingData
     let caches: [FeatureCache]
     let encoders: [LLMTextEncoder]
-    let samplePrompts = [
+    /// The sample grid's prompts: these for the shapes domain, the first captions for a folder.
+    let samplePrompts: [String]
+    static let shapesSamplePrompts = [
         "a red circle", "two blue squares", "a green triangle to the left of a yellow star",
         "a large purple heart", "three orange crosses", "a white ring above a black diamond",
         "a small pink star", "a brown square below a blue circle",
@@ -65,16 +67,19 @@ public final class Trainer {
             encoders.append(try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer))
         }
         for (i, enc) in encoders.enumerated() { config.model.refiner.branches[i].instructionTokens = enc.instructionTokenCount }
-        if !FileManager.default.fileExists(atPath: configPath) {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeAtomically(try encoder.encode(config), to: configPath)
-        }
         self.config = config
         self.encoders = encoders
 
-        dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
-                                imageSize: config.model.imageSize, maxObjects: config.data.maxObjects)
+        if let folder = config.data.folder {
+            let d = try ImageFolderDataset(folder: folder, imageSize: config.model.imageSize, seed: config.data.seed) { log("warning: \($0)") }
+            log("\(folder): \(d.files.count) pictures with captions")
+            dataset = d
+            samplePrompts = Array(d.captions.prefix(8))
+        } else {
+            dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
+                                    imageSize: config.model.imageSize, maxObjects: config.data.maxObjects)
+            samplePrompts = Self.shapesSamplePrompts
+        }
         var caches: [FeatureCache] = []
         for (e, enc) in zip(config.encoders, encoders) {
             let known = KnownModel.named(e.id)!
@@ -88,6 +93,13 @@ public final class Trainer {
             })
         }
         self.caches = caches
+        // Written only once the data has loaded, so a failed start leaves no configuration behind
+        // that a corrected command would then silently resume.
+        if !FileManager.default.fileExists(atPath: configPath) {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeAtomically(try encoder.encode(config), to: configPath)
+        }
 
         model = LIDiTModel(config: config.model, seed: config.seed)
         optimizer = AdamW(parameters: model.parameters, config: config.optimizer)

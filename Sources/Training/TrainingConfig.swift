@@ -18,6 +18,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         public var captions: Int = 3000
         public var seed: UInt64 = 1
         public var maxObjects: Int = 4
+        /// A folder of PNG pictures with same-named .txt captions to train on instead of the
+        /// shapes domain (then `captions` and `maxObjects` are unused).
+        public var folder: String?
         public init() {}
     }
 
@@ -68,6 +71,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw TrainingError("encoder \(e.id) does not match refiner branch \(b.name)")
         }
         guard (1...4096).contains(batchSize) else { throw TrainingError("batch size must be 1...4096") }
+        if let folder = data.folder {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw TrainingError("\(folder): no such folder")
+            }
+        }
         guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }
         guard optimizer.learningRate > 0, optimizer.learningRate < 1 else { throw TrainingError("learning rate must be in (0, 1)") }

@@ -9,11 +9,13 @@ nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train or resume an LI-DiT model on the shapes domain.",
+        abstract: "Train or resume an LI-DiT model on the shapes domain or on your own pictures.",
         discussion: """
         A run lives in a folder (config.json, checkpoint.safetensors, loss.csv, samples/). Running the \
         same command again resumes exactly where the checkpoint left off. Ctrl+C saves a checkpoint and \
-        exits. --export writes the EMA weights in fp16, the file `lidit generate --model` reads.
+        exits. --export writes the EMA weights in fp16, the file `lidit generate --model` reads. \
+        --data trains on a folder of PNG pictures, each with its caption in a .txt file of the same \
+        name (cat.png + cat.txt); pictures are centre-cropped and scaled to the model's size.
         """)
 
     @Option(name: .customLong("run"), help: "Run folder.") var runFolder: String = "runs/default"
@@ -21,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after this many minutes (the run resumes later).") var minutes: Double?
     @Option(help: "Total steps (also extends or shortens a resumed run).") var steps: Int?
     @Option(help: "Override the caption pool size of a new run.") var captions: Int?
+    @Option(help: "Train a new run on this folder of PNG pictures with same-named .txt captions.") var data: String?
     @Option(help: "Override the batch size of a new run.") var batch: Int?
     @Option(help: "Write the EMA weights (fp16) to this path when done.") var export: String?
     @Option(help: "Start a new run from these weights (a model file such as the default model).") var initFrom: String?
@@ -39,6 +42,7 @@ struct TrainCommand: ParsableCommand {
         if let steps { cfg.optimizer.totalSteps = steps }
         if let captions { cfg.data.captions = captions }
         if let batch { cfg.batchSize = batch }
+        if let data { cfg.data.folder = URL(fileURLWithPath: data).standardizedFileURL.path }
         if printConfig {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -61,7 +65,8 @@ struct TrainCommand: ParsableCommand {
             }, log: { FileHandle.standardError.write(Data("\n".utf8)); log($0) })
             FileHandle.standardError.write(Data("\n".utf8))
             if let export {
-                try trainer.exportModel(to: export, modelID: "lidit-shapes-\(trainer.step)")
+                let domain = trainer.config.data.folder.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "shapes"
+                try trainer.exportModel(to: export, modelID: "lidit-\(domain)-\(trainer.step)")
                 log("exported \(export)")
             }
         } catch let e as TrainingError {

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import Diffusion
+import ImageIO
 import Kernels
 import ModelFiles
 import PromptEncoder
@@ -64,6 +65,36 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(a.tensor("ema")?.values, b.tensor("ema")?.values)
     }
 
+    func testTrainsOnAFolderOfCaptionedPictures() throws {
+        let data = dir.appendingPathComponent("pictures")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for (i, (caption, fill)) in [("a plain red picture", UInt8(200)), ("a dark picture", 20), ("a light picture", 240)].enumerated() {
+            try PNGFile(image: RGBImage(width: 20, height: 24, fill: fill)).write(path: data.appendingPathComponent("p\(i).png").path)
+            try caption.write(to: data.appendingPathComponent("p\(i).txt"), atomically: true, encoding: .utf8)
+        }
+        var config = Self.tinyConfig()
+        config.data.folder = data.path
+        config.optimizer.totalSteps = 3
+        let t = try Trainer(folder: dir.appendingPathComponent("run"), config: config, featureRoot: dir.appendingPathComponent("features")) { _ in }
+        XCTAssertEqual(t.dataset.captions, ["a plain red picture", "a dark picture", "a light picture"])
+        // The batch holds the folder's pictures, scaled to the model's 16×16.
+        let b = t.batch(step: 0)
+        let n = 3 * 16 * 16
+        for slot in 0..<config.batchSize {
+            let i = t.dataset.index(step: 0, slot: slot)
+            let expected = [Float(200), 20, 240][i] / 255 * 2 - 1
+            XCTAssertEqual(b.images[slot * n], expected, accuracy: 1e-5)
+            XCTAssertEqual(b.images[slot * n + n - 1], expected, accuracy: 1e-5)
+        }
+        try t.train(shouldStop: { false }, report: { _ in }, log: { _ in })
+        XCTAssertEqual(t.step, 3)
+        XCTAssertEqual(try losses(dir.appendingPathComponent("run")).count, 3)
+        // The run folder remembers its data: resuming needs no flag.
+        let resumed = try Trainer(folder: dir.appendingPathComponent("run"), config: nil, featureRoot: dir.appendingPathComponent("features")) { _ in }
+        XCTAssertEqual(resumed.config.data.folder, data.path)
+        XCTAssertEqual(resumed.step, 3)
+    }
+
     func testGenerationIsIdenticalForOneAndTwoThreadsAndAcrossRuns() throws {
         let t = try Trainer(folder: dir.appendingPathComponent("run"), config: Self.tinyConfig(),
                             featureRoot: dir.appendingPathComponent("features")) { _ in }
@@ -86,5 +117,93 @@ final class TrainingTests: XCTestCase {
         XCTAssertNotEqual(one[0], one[1], "different seeds give different pictures")
         // A batch of seeds gives each seed's own picture.
         XCTAssertEqual(try pipeline.generate(request, seeds: [12])[0], one[1])
+    }
+}
+
+/// Bring-your-own data: a folder of PNG pictures with same-named .txt captions.
+final class ImageFolderDatasetTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("lidit-folder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    /// Left half red, right half blue, `width`×`height`.
+    func halves(width: Int, height: Int) -> RGBImage {
+        var img = RGBImage(width: width, height: height, fill: 0)
+        for y in 0..<height { for x in 0..<width {
+            img.pixels[(y * width + x) * 3 + (x < width / 2 ? 0 : 2)] = 255
+        } }
+        return img
+    }
+
+    func write(_ name: String, _ image: RGBImage, caption: String?) throws {
+        try PNGFile(image: image).write(path: dir.appendingPathComponent(name + ".png").path)
+        if let caption { try caption.write(to: dir.appendingPathComponent(name + ".txt"), atomically: true, encoding: .utf8) }
+    }
+
+    func testLoadsCaptionedPicturesAndSkipsTheRestWithWarnings() throws {
+        try write("a", halves(width: 8, height: 8), caption: "red on the left, blue on the right\n")
+        try write("b", RGBImage(width: 8, height: 8, fill: 255), caption: "  a white square  ")
+        try write("nocaption", RGBImage(width: 8, height: 8, fill: 0), caption: nil)
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: dir.appendingPathComponent("broken.png"))
+        try "broken".write(to: dir.appendingPathComponent("broken.txt"), atomically: true, encoding: .utf8)
+        try Data([0xFF, 0xD8]).write(to: dir.appendingPathComponent("photo.jpg"))
+        try write("empty", RGBImage(width: 8, height: 8, fill: 0), caption: "   ")
+        var warnings: [String] = []
+        let d = try ImageFolderDataset(folder: dir.path, imageSize: 4, seed: 1) { warnings.append($0) }
+        XCTAssertEqual(d.files, ["a.png", "b.png"])
+        XCTAssertEqual(d.captions, ["red on the left, blue on the right", "a white square"])
+        XCTAssertEqual(warnings.count, 4, "\(warnings)")
+        XCTAssertTrue(warnings.contains { $0.hasPrefix("broken.png: skipped") }, "\(warnings)")
+        XCTAssertTrue(warnings.contains { $0.hasPrefix("nocaption.png: skipped (no caption file") }, "\(warnings)")
+        XCTAssertTrue(warnings.contains { $0.hasPrefix("photo.jpg: skipped (only PNG") }, "\(warnings)")
+        XCTAssertTrue(warnings.contains { $0.hasPrefix("empty.txt: skipped (empty caption)") }, "\(warnings)")
+        // Planar [−1, 1]: the red channel is +1 on the left half and −1 on the right; blue the opposite.
+        let img = d.image(index: 0, step: 0, slot: 0)
+        let n = 16
+        XCTAssertEqual(img.count, 3 * n)
+        for y in 0..<4 { for x in 0..<4 {
+            XCTAssertEqual(img[y * 4 + x], x < 2 ? 1 : -1, accuracy: 1e-6)
+            XCTAssertEqual(img[2 * n + y * 4 + x], x < 2 ? -1 : 1, accuracy: 1e-6)
+            XCTAssertEqual(img[n + y * 4 + x], -1, accuracy: 1e-6)
+        } }
+        // Draws are a pure function of (step, slot) and cover the pool.
+        XCTAssertEqual(d.index(step: 5, slot: 2), d.index(step: 5, slot: 2))
+        XCTAssertEqual(Set((0..<64).map { d.index(step: $0, slot: 0) }), [0, 1])
+    }
+
+    func testCentreCropAndAreaAverage() {
+        // 6×4: the centred 4×4 square is columns 1...4; left half of it (columns 1, 2) is red.
+        let img = halves(width: 6, height: 4)
+        let out = ImageFolderDataset.resample(img, to: 2)
+        // Output column 0 covers source columns 1–2 (both red), column 1 covers 3–4 (both blue).
+        XCTAssertEqual(Array(out[0..<3]), [1, 0, 0])
+        XCTAssertEqual(Array(out[3..<6]), [0, 0, 1])
+        // 3 → 2 pixels: the middle source pixel is split half and half.
+        let w = ImageFolderDataset.areaWeights(from: 3, to: 2)
+        XCTAssertEqual(w[0].map(\.0), [0, 1])
+        XCTAssertEqual(w[0][0].1, 2.0 / 3, accuracy: 1e-6)
+        XCTAssertEqual(w[0][1].1, 1.0 / 3, accuracy: 1e-6)
+        XCTAssertEqual(w[1].map(\.0), [1, 2])
+        // Transparent pixels become the mid-gray background.
+        var rgba = RGBImage(width: 2, height: 2, channels: 4, fill: 0)
+        rgba.pixels[3] = 255; rgba.pixels[0] = 255   // top-left opaque red
+        let g = ImageFolderDataset.resample(rgba, to: 2)
+        XCTAssertEqual(Array(g[0..<3]), [1, 0, 0])
+        XCTAssertEqual(Array(g[3..<6]), [0.5, 0.5, 0.5])
+    }
+
+    func testAFolderWithoutUsablePicturesIsAClearError() throws {
+        try "orphan".write(to: dir.appendingPathComponent("x.txt"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ImageFolderDataset(folder: dir.path, imageSize: 8, seed: 1)) { error in
+            XCTAssertTrue("\(error)".contains("no usable pictures"), "\(error)")
+        }
+        XCTAssertThrowsError(try ImageFolderDataset(folder: dir.path + "/missing", imageSize: 8, seed: 1)) { error in
+            XCTAssertTrue("\(error)".contains("no such folder"), "\(error)")
+        }
     }
 }
