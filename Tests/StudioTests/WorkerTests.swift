@@ -69,8 +69,10 @@ final class WorkerTests: XCTestCase {
         var previews: [Int] = []
         var doneOrder: [Int] = []
         for e in events {
-            if case .jobProgress(1, let step, _, let p, _) = e, let p {
-                previews.append(step)
+            // The inbox coalesces consecutive progress events and keeps the last preview, so the
+            // step a preview was drawn at is read from its pixels (the fake backend fills with the step).
+            if case .jobProgress(1, _, _, let p, _) = e, let p {
+                previews.append(Int(p.pixels[0]))
                 XCTAssertEqual(p.width, 4 * 2 + 2, "a batch preview is a grid")
             }
             if case .jobDone(let id, let entries, _, _, _) = e {
