@@ -66,8 +66,10 @@ let package = Package(
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMTests", dependencies: ["LLM"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers"]),
+        // Gradient-check helpers shared by the NeuralLayers and Diffusion tests (linked only into tests).
+        .target(name: "GradientTestSupport", dependencies: ["NeuralLayers", "Kernels"], path: "Tests/GradientTestSupport"),
+        .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers", "GradientTestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers", "GradientTestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes", "ImageIO"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),

@@ -1,4 +1,5 @@
 import XCTest
+import GradientTestSupport
 import Kernels
 import NeuralLayers
 import PromptEncoder

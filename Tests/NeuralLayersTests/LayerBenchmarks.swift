@@ -1,4 +1,5 @@
 import XCTest
+import GradientTestSupport
 import Foundation
 import Kernels
 @testable import NeuralLayers

@@ -1,30 +1,32 @@
 import XCTest
 import Kernels
-@testable import NeuralLayers
+import NeuralLayers
+
+/// Helpers shared by the gradient-check tests of NeuralLayers and Diffusion.
 
 /// A stable heap buffer of floats for tests.
-final class Buf {
-    let p: UnsafeMutablePointer<Float>
-    let count: Int
-    init(_ count: Int, fill: Float = 0) {
+public final class Buf {
+    public let p: UnsafeMutablePointer<Float>
+    public let count: Int
+    public init(_ count: Int, fill: Float = 0) {
         self.count = count
         p = .allocate(capacity: max(count, 1))
         p.initialize(repeating: fill, count: max(count, 1))
     }
-    convenience init(normal count: Int, seed: UInt64, scale: Float = 1) {
+    public convenience init(normal count: Int, seed: UInt64, scale: Float = 1) {
         self.init(count)
         var rng = RandomGenerator(seed: seed)
         rng.fillNormal(UnsafeMutableBufferPointer(start: p, count: count))
         for i in 0..<count { p[i] *= scale }
     }
     deinit { p.deallocate() }
-    func zero() { p.update(repeating: 0, count: count) }
-    var array: [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
+    public func zero() { p.update(repeating: 0, count: count) }
+    public var array: [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
 }
 
 /// Randomises every parameter (so zero-initialised gates and ones-initialised norms still pass
 /// gradient to everything during a check).
-func randomizeParameters(_ store: ParameterStore, seed: UInt64, scale: Float = 0.3) {
+public func randomizeParameters(_ store: ParameterStore, seed: UInt64, scale: Float = 0.3) {
     var rng = RandomGenerator(seed: seed)
     let b = UnsafeMutableBufferPointer(start: store.values, count: store.count)
     rng.fillNormal(b)
@@ -41,7 +43,7 @@ func randomizeParameters(_ store: ParameterStore, seed: UInt64, scale: Float = 0
 /// `lossFn` recomputes the forward pass and the weighted-sum loss; `backwardFn` zeroes nothing and
 /// must accumulate the analytic gradients (the store's are zeroed here first, inputs' gradient
 /// buffers too).
-func checkGradients(_ label: String, store: ParameterStore?, inputs: [(String, Buf, Buf)], epsilon: Float = 1e-2,
+public func checkGradients(_ label: String, store: ParameterStore?, inputs: [(String, Buf, Buf)], epsilon: Float = 1e-2,
                     samples: Int = 80, tolerance: Double = 1e-2,
                     lossFn: () -> Double, backwardFn: () -> Void, file: StaticString = #filePath, line: UInt = #line) {
     store?.zeroGradients()
