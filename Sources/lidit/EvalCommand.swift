@@ -30,7 +30,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the per-case report (JSON) here.", valueName: "FILE"))
     var json: String?
 
-    @Option(help: ArgumentHelp("Save failing images here (PPM), named in the JSON report.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Save failing images here (PNG), named in the JSON report.", valueName: "DIR"))
     var saveFailures = "eval-failures"
 
     @Flag(help: "Do not save failing images.")
