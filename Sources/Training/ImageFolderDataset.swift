@@ -7,10 +7,16 @@ import Shapes
 /// a picture for each draw. Every draw is a pure function of (step, slot), so resume is exact.
 public protocol TrainingData: Sendable {
     var captions: [String] { get }
-    /// Which caption/picture slot `slot` of step `step` trains on.
-    func index(step: Int, slot: Int) -> Int
+    var seed: UInt64 { get }
     /// Planar RGB in [−1, 1], [3, size, size].
     func image(index: Int, step: Int, slot: Int) -> [Float]
+}
+
+extension TrainingData {
+    /// Which caption/picture slot `slot` of step `step` trains on.
+    public func index(step: Int, slot: Int) -> Int {
+        Int(SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(step) &* 0x9E37_79B9 &+ UInt64(slot))) % UInt64(captions.count))
+    }
 }
 
 extension ShapesDataset: TrainingData {}
@@ -85,10 +91,6 @@ public struct ImageFolderDataset: TrainingData {
         self.pictures = pictures
         self.imageSize = imageSize
         self.seed = seed
-    }
-
-    public func index(step: Int, slot: Int) -> Int {
-        Int(SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(step) &* 0x9E37_79B9 &+ UInt64(slot))) % UInt64(captions.count))
     }
 
     public func image(index: Int, step: Int, slot: Int) -> [Float] { pictures[index] }

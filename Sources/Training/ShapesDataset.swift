@@ -41,11 +41,6 @@ public struct ShapesDataset: Sendable {
         self.seed = seed
     }
 
-    /// Which pool entry slot `slot` of step `step` trains on.
-    public func index(step: Int, slot: Int) -> Int {
-        Int(SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(step) &* 0x9E37_79B9 &+ UInt64(slot))) % UInt64(captions.count))
-    }
-
     /// The picture for pool entry `index`, laid out with randomness from (step, slot), as planar
     /// RGB in [−1, 1] ([3, size, size]).
     public func image(index: Int, step: Int, slot: Int) -> [Float] {
