@@ -10,11 +10,14 @@ Per case it checks, ignoring the detected shapes:
   - colors:       every colored object in the prompt has at least its count of objects in that color;
   - shapes:       of the detected objects, the share whose outline the detector recognised as one
                   of the eight shapes (any shape; whether it is the asked one is the benchmark's job).
+Per asked shape it prints how often an object of that shape was drawn (any color, any place) and
+what the detector saw instead: the one diagnostic here that does look at shapes, to follow which
+outlines a model has learned while the benchmark still fails them.
 For a positional-bias probe report it also prints, per prompt length and place in the prompt, how
 often the object named there was drawn in its color (the probe's question without the shape test).
 """
 import json, sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 
 def diagnostics(report):
@@ -51,6 +54,24 @@ def probe_colors(report):
     return {key: hits[key] / totals[key] for key in sorted(totals)}
 
 
+def shape_recall(report):
+    """{asked shape: (hits, asked, Counter of what single-object cases drew instead)}: an object
+    named with a shape counts as drawn when at least its count of detected objects has that shape."""
+    hits, asked, instead = defaultdict(int), defaultdict(int), defaultdict(Counter)
+    for case in report["cases"]:
+        expected, detected = case["expected"], case["detected"]
+        for e in expected:
+            if not e.get("shape"):
+                continue
+            asked[e["shape"]] += 1
+            hits[e["shape"]] += sum(o["shape"] == e["shape"] for o in detected) >= e["count"]
+        if len(expected) == 1 and expected[0].get("shape") and expected[0]["count"] == 1:
+            for o in detected:
+                if o["shape"] != expected[0]["shape"]:
+                    instead[expected[0]["shape"]][o["shape"] or "blob"] += 1
+    return {s: (hits[s], asked[s], instead[s]) for s in sorted(asked)}
+
+
 if __name__ == "__main__":
     report = json.load(open(sys.argv[1]))
     d = diagnostics(report)
@@ -60,3 +81,11 @@ if __name__ == "__main__":
     if report["cases"] and report["cases"][0]["task"] == "positional_bias":
         for (segments, place), share in probe_colors(report).items():
             print(f"probe {segments} objects, place {place}: named color drawn {share:.3f}")
+    recall = shape_recall(report)
+    if recall:
+        total = sum(h for h, _, _ in recall.values()) / max(sum(a for _, a, _ in recall.values()), 1)
+        print(f"asked shape drawn {total:.3f}: " + " · ".join(
+            f"{s} {h}/{a}" for s, (h, a, _) in recall.items()))
+        for s, (_, _, instead) in recall.items():
+            if instead:
+                print(f"  single {s} drawn as: " + ", ".join(f"{k} {v}" for k, v in instead.most_common()))
