@@ -9,8 +9,10 @@ import Sampling
 import Shapes
 
 /// A training run in a folder: `config.json`, `checkpoint.safetensors` (weights, AdamW moments,
-/// EMA and step, written atomically every few minutes and on interruption), `loss.csv`, and
-/// `samples/step-NNNNNN.png` grids.
+/// EMA and step, written atomically every few minutes and on interruption), `loss.csv`,
+/// `loss-by-noise.csv` (the same windows split by the sample's noise level σ, so one can see which
+/// part of the schedule is still learning: layout and shape are decided at high σ, detail at low σ),
+/// and `samples/step-NNNNNN.png` grids.
 ///
 /// Resume is exact: everything a step draws (scene layouts, noise, timesteps, caption dropout)
 /// is a pure function of (seed, step), and the checkpoint holds the whole optimizer state, so a
@@ -35,6 +37,9 @@ public final class Trainer {
 
     public var checkpointPath: String { folder.appendingPathComponent("checkpoint.safetensors").path }
     var logPath: String { folder.appendingPathComponent("loss.csv").path }
+    var noiseLogPath: String { folder.appendingPathComponent("loss-by-noise.csv").path }
+    /// σ bins of `loss-by-noise.csv`: [0, 0.1), [0.1, 0.2), … [0.9, 1].
+    static let noiseBins = 10
 
     /// Opens a run folder: resumes from its checkpoint when there is one, else starts `config`.
     public init(folder: URL, config newConfig: TrainingConfig?, store: ModelStore = ModelStore(),
@@ -174,7 +179,12 @@ public final class Trainer {
         var lastCheckpoint = Date()
         var window: [Double] = []
         var dataSeconds = 0.0, stepSeconds = 0.0
-        if step == 0 { try appendLog("step,loss,lr,grad_norm,samples_per_s,elapsed_s\n", truncateAfter: nil) }
+        if step == 0 { try appendLog("step,loss,lr,grad_norm,samples_per_s,elapsed_s\n", to: logPath) }
+        if !FileManager.default.fileExists(atPath: noiseLogPath) {
+            let bins = (0..<Self.noiseBins).map { String(format: "sigma_%.1f", Double($0) / Double(Self.noiseBins)) }
+            try appendLog((["step"] + bins).joined(separator: ",") + "\n", to: noiseLogPath)
+        }
+        var binSums = [Double](repeating: 0, count: Self.noiseBins), binCounts = [Int](repeating: 0, count: Self.noiseBins)
         while step < total {
             if shouldStop() || (deadline.map { Date() >= $0 } ?? false) { break }
             let t0 = Date()
@@ -192,11 +202,19 @@ public final class Trainer {
             stepSeconds += dt
             step += 1
             window.append(r.loss)
+            for (sigma, loss) in zip(b.sigmas, r.perSample) {
+                let k = min(Int(sigma * Float(Self.noiseBins)), Self.noiseBins - 1)
+                binSums[k] += Double(loss); binCounts[k] += 1
+            }
             if step % config.logEvery == 0 || step == total {
                 let loss = window.reduce(0, +) / Double(window.count)
                 window.removeAll()
                 let sps = Double(config.batchSize) / dt
-                try appendLog(String(format: "%d,%.6f,%.6g,%.4f,%.1f,%.1f\n", step, loss, optimizer.learningRate(step: step - 1), norm, sps, elapsed), truncateAfter: nil)
+                try appendLog(String(format: "%d,%.6f,%.6g,%.4f,%.1f,%.1f\n", step, loss, optimizer.learningRate(step: step - 1), norm, sps, elapsed), to: logPath)
+                // An empty field where no sample of the window fell in the bin.
+                let bins = zip(binSums, binCounts).map { $1 > 0 ? String(format: "%.6f", $0 / Double($1)) : "" }
+                try appendLog(([String(step)] + bins).joined(separator: ",") + "\n", to: noiseLogPath)
+                binSums = binSums.map { _ in 0 }; binCounts = binCounts.map { _ in 0 }
                 report(Progress(step: step, totalSteps: total, loss: loss, learningRate: optimizer.learningRate(step: step - 1),
                                 gradientNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
                                 dataFraction: dataSeconds / max(stepSeconds, 1e-9)))
@@ -217,22 +235,26 @@ public final class Trainer {
 
     // MARK: - files
 
-    func appendLog(_ line: String, truncateAfter: Int?) throws {
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: logPath) else { throw TrainingError("cannot write \(logPath)") }
+    func appendLog(_ line: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw TrainingError("cannot write \(path)") }
         defer { try? h.close() }
         h.seekToEndOfFile()
         h.write(Data(line.utf8))
     }
 
     /// Drops log lines from steps after the checkpoint, so a resumed run continues one curve.
-    func trimLog(to step: Int) {
-        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
+    func trimLogs(to step: Int) {
+        for path in [logPath, noiseLogPath] { trimLog(path, to: step) }
+    }
+
+    func trimLog(_ path: String, to step: Int) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n", omittingEmptySubsequences: true).filter { line in
             guard let s = Int(line.split(separator: ",").first ?? "") else { return true }
             return s <= step
         }
-        try? (kept.joined(separator: "\n") + "\n").write(toFile: logPath, atomically: true, encoding: .utf8)
+        try? (kept.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// Names and shapes of every parameter, in buffer order: a checkpoint only loads into a model
@@ -274,7 +296,7 @@ public final class Trainer {
         optimizer.ema = e.values
         step = s
         elapsed = Double(file.metadata["lidit.elapsed_seconds"] ?? "") ?? 0
-        trimLog(to: step)
+        trimLogs(to: step)
     }
 
     /// The EMA weights in fp16 with the configuration: the file `lidit generate --model` reads.

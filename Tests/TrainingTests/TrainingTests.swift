@@ -61,8 +61,35 @@ final class TrainingTests: XCTestCase {
         try t3.train(shouldStop: { false }, report: { _ in }, log: { _ in })
         XCTAssertEqual(try losses(straight), try losses(interrupted), "the resumed run must continue the same curve")
         XCTAssertEqual(try losses(straight).count, 6)
+        XCTAssertEqual(try noiseLog(straight), try noiseLog(interrupted), "the per-σ log must continue the same curve too")
         let a = try SafetensorsFile.read(path: t1.checkpointPath), b = try SafetensorsFile.read(path: t3.checkpointPath)
         XCTAssertEqual(a.tensor("ema")?.values, b.tensor("ema")?.values)
+    }
+
+    func noiseLog(_ folder: URL) throws -> [[String]] {
+        try String(contentsOf: folder.appendingPathComponent("loss-by-noise.csv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func testLossByNoiseLevelFillsTheBinsTheBatchDrew() throws {
+        let run = dir.appendingPathComponent("run")
+        let trainer = try Trainer(folder: run, config: Self.tinyConfig(), featureRoot: dir.appendingPathComponent("features")) { _ in }
+        try trainer.train(shouldStop: { false }, report: { _ in }, log: { _ in })
+        let rows = try noiseLog(run)
+        XCTAssertEqual(rows.first, ["step"] + (0..<10).map { "sigma_0.\($0)" })
+        let overall = try losses(run).map { Double($0.split(separator: ",")[1])! }
+        XCTAssertEqual(rows.count, 1 + 6)
+        for (k, row) in rows.dropFirst().enumerated() {
+            XCTAssertEqual(row.count, 11)
+            XCTAssertEqual(row[0], String(k + 1))
+            // logEvery is 1: a bin has a value exactly when one of that step's σ fell in it.
+            let drawn = Set(trainer.batch(step: k).sigmas.map { min(Int($0 * 10), 9) })
+            XCTAssertEqual(Set((0..<10).filter { !row[1 + $0].isEmpty }), drawn, "step \(k + 1)")
+            // The step's loss is the mean of its samples, so it lies between its bins' means.
+            let values = row.dropFirst().compactMap { Double($0) }
+            XCTAssertGreaterThanOrEqual(overall[k], values.min()! - 1e-5)
+            XCTAssertLessThanOrEqual(overall[k], values.max()! + 1e-5)
+        }
     }
 
     func testTrainsOnAFolderOfCaptionedPictures() throws {
