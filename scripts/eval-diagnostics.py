@@ -13,6 +13,9 @@ Per case it checks, ignoring the detected shapes:
 Per asked shape it prints how often an object of that shape was drawn (any color, any place) and
 what the detector saw instead: the one diagnostic here that does look at shapes, to follow which
 outlines a model has learned while the benchmark still fails them.
+For prompts that name two different shapes it prints how often both were drawn, and how often every
+recognised object has one shape (the model drew one of the asked shapes for both objects: shape
+binding has failed even though the count and colors may be right).
 For a positional-bias probe report it also prints, per prompt length and place in the prompt, how
 often the object named there was drawn in its color (the probe's question without the shape test).
 """
@@ -72,6 +75,21 @@ def shape_recall(report):
     return {s: (hits[s], asked[s], instead[s]) for s in sorted(asked)}
 
 
+def pair_binding(report):
+    """(cases naming exactly two different shapes, cases with both drawn, cases whose two or more
+    recognised objects all have the same shape)."""
+    cases = both = one_shape = 0
+    for case in report["cases"]:
+        asked = {e["shape"] for e in case["expected"] if e.get("shape")}
+        if len(case["expected"]) != 2 or len(asked) != 2:
+            continue
+        cases += 1
+        drawn = [o["shape"] for o in case["detected"] if o["shape"]]
+        both += asked <= set(drawn)
+        one_shape += len(drawn) >= 2 and len(set(drawn)) == 1
+    return cases, both, one_shape
+
+
 if __name__ == "__main__":
     report = json.load(open(sys.argv[1]))
     d = diagnostics(report)
@@ -81,6 +99,10 @@ if __name__ == "__main__":
     if report["cases"] and report["cases"][0]["task"] == "positional_bias":
         for (segments, place), share in probe_colors(report).items():
             print(f"probe {segments} objects, place {place}: named color drawn {share:.3f}")
+    pairs, both, one_shape = pair_binding(report)
+    if pairs:
+        print(f"two-shape prompts {pairs}: both asked shapes drawn {both / pairs:.3f} · "
+              f"every recognised object the same shape {one_shape / pairs:.3f}")
     recall = shape_recall(report)
     if recall:
         total = sum(h for h, _, _ in recall.values()) / max(sum(a for _, a, _ in recall.values()), 1)
