@@ -6,8 +6,7 @@ import Evaluation
 import Foundation
 import Shapes
 
-/// `lidit eval`: the prompt-following benchmark (DESIGN.md §4). Not yet in `LIDiT.subcommands`:
-/// add `EvalCommand.self` there when this branch meets `main`.
+/// `lidit eval`: the prompt-following benchmark (DESIGN.md §4).
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -48,6 +47,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Classifier-free guidance scale.", valueName: "F"))
     var cfg: Double?
 
+    @Option(help: ArgumentHelp("Apply guidance only at noise levels σ in LOW-HIGH (1 is pure noise).", valueName: "LOW-HIGH"))
+    var cfgInterval: String?
+
     @Flag(help: "Render each case's description instead of generating: scores the detector itself.")
     var groundTruth = false
 
@@ -66,6 +68,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard resolution >= 16 else { throw ValidationError("--resolution must be at least 16") }
+        do { _ = try parseGuidanceInterval(cfgInterval) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
@@ -119,8 +122,11 @@ struct EvalCommand: ParsableCommand {
         var request = GenerationRequest(prompt: "")
         let kind: SamplerKind
         do { kind = try SamplerKind(parsing: sampler) } catch { throw EvalError("\(error)") }
-        request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: 1, guidanceScale: cfg ?? 4)
-        do { try request.sampler.validate() } catch { throw EvalError("\(error)") }
+        do {
+            request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: 1, guidanceScale: cfg ?? 4,
+                                              guidanceInterval: try parseGuidanceInterval(cfgInterval))
+            try request.sampler.validate()
+        } catch let error as CLIError { throw EvalError(error.description) } catch { throw EvalError("\(error)") }
         return ModelGenerator(pipeline: pipeline, request: request)
     }
 }

@@ -45,6 +45,16 @@ func parseFusion(_ text: String?, encoders: [String]) throws -> [Float]? {
     return weights
 }
 
+/// "LOW-HIGH" → the σ range in which guidance is applied (σ = 1 is pure noise, 0 the clean image).
+func parseGuidanceInterval(_ text: String?) throws -> Sampling.GuidanceInterval {
+    guard let text else { return .always }
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == 2, let low = parts[0], let high = parts[1], 0 <= low, low <= high, high <= 1 else {
+        throw CLIError("--cfg-interval takes LOW-HIGH with 0 <= LOW <= HIGH <= 1 (noise levels σ; 1 is pure noise), got '\(text)'")
+    }
+    return Sampling.GuidanceInterval(low: low, high: high)
+}
+
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -55,6 +65,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Seed (random when omitted).") var seed: UInt64?
     @Option(help: "Sampling steps (1...1000).") var steps: Int = 24
     @Option(help: "Classifier-free guidance scale.") var cfg: Double = 4
+    @Option(help: "Apply guidance only at noise levels σ in LOW-HIGH (default 0-1, every step; 1 is pure noise).")
+    var cfgInterval: String?
     @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).") var sampler: String = "euler"
     @Option(help: "Schedule shift (SD3).") var shift: Double = 1
     @Option(help: "Fusion weights, e.g. smollm2=1,gemma3=1 (0 switches an LLM off).") var fusion: String?
@@ -72,7 +84,8 @@ struct GenerateCommand: ParsableCommand {
         do { kind = try SamplerKind(parsing: sampler) } catch { throw CLIError("\(error)") }
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negative
-        request.sampler = SamplerSettings(sampler: kind, steps: steps, shift: shift, guidanceScale: cfg)
+        request.sampler = SamplerSettings(sampler: kind, steps: steps, shift: shift, guidanceScale: cfg,
+                                          guidanceInterval: try parseGuidanceInterval(cfgInterval))
         do { try request.sampler.validate() } catch { throw CLIError("\(error)") }
         let pipeline = try loadPipeline(model)
         request.fusionWeights = try parseFusion(fusion, encoders: pipeline.encoders.map(\.id))
@@ -100,6 +113,11 @@ struct GenerateCommand: ParsableCommand {
             settings.layer = pipeline.layers.first
             settings.modelID = pipeline.modelID
             settings.shift = shift
+            let interval = request.sampler.guidanceInterval
+            if interval != .always {
+                // σ runs from 1 (noise) to 0: σ in low…high is the fraction 1−high … 1−low of the run.
+                settings.guidanceInterval = Gallery.GuidanceInterval(start: 1 - interval.high, end: 1 - interval.low)
+            }
             settings.elapsedSeconds = elapsed
             settings.appVersion = LIDiT.version
             if let store {
