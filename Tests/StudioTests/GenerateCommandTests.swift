@@ -1,0 +1,72 @@
+import Foundation
+import ImageIO
+import XCTest
+
+/// `lidit generate` as a user runs it: the real binary on the tiny fixture model.
+final class GenerateCommandTests: XCTestCase {
+    struct Outcome {
+        var status: Int32
+        var stderr: String
+    }
+
+    func lidit(_ binary: String, _ arguments: [String]) throws -> Outcome {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["LIDIT_MODELS"] = StudioTmuxTests.llmDirectory()
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Outcome(status: p.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Guidance limited to high noise changes the picture and is recorded in its metadata; the full
+    /// interval is exactly the default.
+    func testGuidanceIntervalChangesThePictureAndIsRecorded() throws {
+        guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
+        for f in StudioTmuxTests.llmFiles where !FileManager.default.fileExists(atPath: StudioTmuxTests.llmDirectory() + "/" + f) {
+            throw XCTSkip("the LLM file \(f) is not in \(StudioTmuxTests.llmDirectory()) (run `lidit models fetch`)")
+        }
+        // The committed default model: the untrained fixture's conditional and unconditional
+        // predictions are too alike for guidance to move an 8-bit pixel.
+        let model = packageRoot.appendingPathComponent("models/lidit-shapes.safetensors").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("generate-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func generate(_ name: String, _ extra: [String]) throws -> PNGFile {
+            let path = "\(dir)/\(name).png"
+            let r = try lidit(binary, ["generate", "-p", "a red circle above a blue square", "--seed", "7", "--steps", "6",
+                                             "--cfg", "4", "--model", model, "--no-gallery", "-o", path] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try PNGFile.read(path: path)
+        }
+        let plain = try generate("plain", [])
+        let full = try generate("full", ["--cfg-interval", "0-1"])
+        let high = try generate("high", ["--cfg-interval", "0.5-1"])
+        XCTAssertTrue(full.image.pixels == plain.image.pixels, "0-1 is guidance at every step, the default")
+        XCTAssertFalse(high.image.pixels == plain.image.pixels, "no guidance below σ 0.5 must change the result")
+        XCTAssertFalse(plain.text("parameters")!.contains("Guidance interval"))
+        // σ 0.5…1 is the first half of the run.
+        XCTAssertTrue(high.text("parameters")!.contains("Guidance interval: 0-0.5"), high.text("parameters")!)
+    }
+
+    func testBadGuidanceIntervalIsOneLineError() throws {
+        guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
+        for bad in ["0.8-0.2", "0-2", "half", "0.1"] {
+            for command in ["generate", "eval"] {
+                var args = [command, "--cfg-interval", bad, "--model", "/nonexistent.safetensors"]
+                if command == "generate" { args += ["-p", "a circle", "--no-gallery"] }
+                let r = try lidit(binary, args)
+                XCTAssertNotEqual(r.status, 0, "\(command) \(bad)")
+                let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage") && !$0.contains("--help") }
+                XCTAssertEqual(lines.count, 1, r.stderr)
+                XCTAssertTrue(r.stderr.contains("--cfg-interval"), "the error names the option, before any model is read: \(r.stderr)")
+            }
+        }
+    }
+}
