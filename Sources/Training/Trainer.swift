@@ -115,13 +115,10 @@ public final class Trainer {
             if let initialWeights {
                 // Warm start (e.g. from the committed default model): weights and EMA from the file,
                 // fresh optimizer moments.
-                let file = try SafetensorsFile.read(path: initialWeights)
-                guard let w = file.tensor("weights"), w.values.count == model.parameters.count else {
-                    throw TrainingError("\(initialWeights) does not match this run's model configuration")
-                }
-                w.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
-                optimizer.ema = w.values
-                log("initialised from \(initialWeights)")
+                let copied = try warmStart(model.parameters, from: initialWeights)
+                optimizer.ema = Array(UnsafeBufferPointer(start: model.parameters.values, count: model.parameters.count))
+                log("initialised \(copied.matched) of \(model.parameters.entries.count) tensors from \(initialWeights)"
+                    + (copied.fresh.isEmpty ? "" : "; newly initialised: \(copied.fresh.joined(separator: ", "))"))
             }
             log("new run: \(model.parameters.count) parameters, \(dataset.captions.count) captions")
         }
@@ -341,6 +338,38 @@ public final class Trainer {
 }
 
 /// SHA-256 over every parameter's name and shape in buffer order.
+/// Copies a model file's weights into `store`. A file of the same layout is copied whole; one
+/// written for another configuration (say, without the pooled-text embedder) gives every tensor
+/// whose name and shape match, so an experiment can start from a trained model instead of noise.
+/// Returns how many tensors were copied and the names left at their fresh initialisation.
+func warmStart(_ store: ParameterStore, from path: String) throws -> (matched: Int, fresh: [String]) {
+    let file = try SafetensorsFile.read(path: path)
+    guard let weights = file.tensor("weights") else { throw TrainingError("\(path): not an LI-DiT model file (no weights tensor)") }
+    if weights.values.count == store.count,
+       file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(store) }) ?? true {
+        weights.values.withUnsafeBufferPointer { store.values.update(from: $0.baseAddress!, count: $0.count) }
+        return (store.entries.count, [])
+    }
+    guard let json = file.metadata["lidit.training_config"],
+          let config = try? JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) else {
+        throw TrainingError("\(path) does not match this run's model configuration and records no configuration of its own")
+    }
+    let source = LIDiTModel(config: config.model, seed: 0).parameters
+    guard weights.values.count == source.count else {
+        throw TrainingError("\(path): its weights do not match its own recorded configuration")
+    }
+    var matched = 0, fresh: [String] = []
+    weights.values.withUnsafeBufferPointer { values in
+        for e in store.entries {
+            guard let s = source.entry(named: e.name), s.shape == e.shape else { fresh.append(e.name); continue }
+            (store.values + e.offset).update(from: values.baseAddress! + s.offset, count: e.count)
+            matched += 1
+        }
+    }
+    guard matched > 0 else { throw TrainingError("\(path) shares no weights with this run's model configuration") }
+    return (matched, fresh)
+}
+
 public func parameterLayoutFingerprint(_ store: ParameterStore) -> String {
     var h = SHA256()
     for e in store.entries { h.update(Array("\(e.name)\(e.shape)".utf8)) }

@@ -66,6 +66,52 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(a.tensor("ema")?.values, b.tensor("ema")?.values)
     }
 
+    func testWarmStartAcrossConfigurationsCopiesTheTensorsTheyShare() throws {
+        let features = dir.appendingPathComponent("features")
+        let source = try Trainer(folder: dir.appendingPathComponent("source"), config: Self.tinyConfig(), featureRoot: features) { _ in }
+        try source.train(shouldStop: { false }, report: { _ in }, log: { _ in })
+        let file = dir.appendingPathComponent("source.safetensors").path
+        try source.exportModel(to: file, modelID: "source")
+
+        var withoutPool = Self.tinyConfig()
+        withoutPool.model.pooledText = false
+        var log: [String] = []
+        let target = try Trainer(folder: dir.appendingPathComponent("target"), config: withoutPool, featureRoot: features,
+                                 initialWeights: file) { log.append($0) }
+        let src = source.model.parameters, dst = target.model.parameters
+        var weights = try SafetensorsFile.read(path: file).tensor("weights")!.values
+        XCTAssertEqual(weights.count, src.count)
+        XCTAssertLessThan(dst.count, src.count, "the run without the pooled-text embedder is smaller")
+        for e in dst.entries {
+            let s = src.entry(named: e.name)!
+            let copied = Array(UnsafeBufferPointer(start: dst.values + e.offset, count: e.count))
+            let inFile = Array(weights[s.offset..<s.offset + s.count])
+            XCTAssertEqual(copied, inFile, "\(e.name) must come from the file, at its own offset there")
+        }
+        XCTAssertTrue(log.contains { $0.contains("initialised \(dst.entries.count) of \(dst.entries.count) tensors") }, "\(log)")
+
+        // The other way round, the embedder the file lacks is initialised afresh and named.
+        let noPoolFile = dir.appendingPathComponent("nopool.safetensors").path
+        try target.exportModel(to: noPoolFile, modelID: "nopool")
+        log = []
+        let back = try Trainer(folder: dir.appendingPathComponent("back"), config: Self.tinyConfig(), featureRoot: features,
+                               initialWeights: noPoolFile) { log.append($0) }
+        XCTAssertTrue(log.contains { $0.contains("newly initialised: dit.y_embedder.fc1.weight") }, "\(log)")
+        weights = try SafetensorsFile.read(path: noPoolFile).tensor("weights")!.values
+        let e = back.model.parameters.entry(named: "dit.final.linear.weight") ?? back.model.parameters.entries.last!
+        let s = target.model.parameters.entry(named: e.name)!
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: back.model.parameters.values + e.offset, count: e.count)),
+                       Array(weights[s.offset..<s.offset + s.count]))
+
+        // A file that shares nothing is refused with a one-line reason.
+        var other = Self.tinyConfig()
+        other.model.width = 48; other.model.refiner.width = 48; other.model.patch = 2
+        XCTAssertThrowsError(try Trainer(folder: dir.appendingPathComponent("other"), config: other, featureRoot: features,
+                                         initialWeights: noPoolFile) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("shares no weights"), "\(error)")
+        }
+    }
+
     func noiseLog(_ folder: URL) throws -> [[String]] {
         try String(contentsOf: folder.appendingPathComponent("loss-by-noise.csv"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
