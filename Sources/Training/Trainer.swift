@@ -337,7 +337,6 @@ public final class Trainer {
     }
 }
 
-/// SHA-256 over every parameter's name and shape in buffer order.
 /// Copies a model file's weights into `store`. A file of the same layout is copied whole; one
 /// written for another configuration (say, without the pooled-text embedder) gives every tensor
 /// whose name and shape match, so an experiment can start from a trained model instead of noise.
@@ -370,6 +369,7 @@ func warmStart(_ store: ParameterStore, from path: String) throws -> (matched: I
     return (matched, fresh)
 }
 
+/// SHA-256 over every parameter's name and shape in buffer order.
 public func parameterLayoutFingerprint(_ store: ParameterStore) -> String {
     var h = SHA256()
     for e in store.entries { h.update(Array("\(e.name)\(e.shape)".utf8)) }
