@@ -18,6 +18,10 @@ public struct GuidanceInterval: Codable, Equatable, Sendable {
     public var start: Double
     public var end: Double
     public init(start: Double, end: Double) { self.start = start; self.end = end }
+
+    /// From the σ range the sampler guides in: σ runs from 1 (noise) to 0, so σ in low…high is
+    /// the fraction 1−high … 1−low of the run.
+    public init(sigmaLow: Double, sigmaHigh: Double) { self.init(start: 1 - sigmaHigh, end: 1 - sigmaLow) }
 }
 
 /// Every setting that produced one picture. Stored as JSON in each gallery PNG (the `lidit` chunk)

@@ -98,8 +98,7 @@ public final class PipelineBackend: GenerationBackend {
         g.shift = s.shift
         if s.guidanceRescale != 0 { g.guidanceRescale = s.guidanceRescale }
         if s.guidanceInterval != .always {
-            // σ runs from 1 (noise) to 0: σ in low…high is the fraction 1−high … 1−low of the run.
-            g.guidanceInterval = Gallery.GuidanceInterval(start: 1 - s.guidanceInterval.high, end: 1 - s.guidanceInterval.low)
+            g.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: s.guidanceInterval.low, sigmaHigh: s.guidanceInterval.high)
         }
         if s.sampler.usesEta, let eta = s.eta { g.extra["Eta"] = String(eta) }
         let distinctLayers = Set(zip(pipeline.encoders, layers).map { "\($0.id)=\($1)" })

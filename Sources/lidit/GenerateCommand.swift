@@ -115,8 +115,7 @@ struct GenerateCommand: ParsableCommand {
             settings.shift = shift
             let interval = request.sampler.guidanceInterval
             if interval != .always {
-                // σ runs from 1 (noise) to 0: σ in low…high is the fraction 1−high … 1−low of the run.
-                settings.guidanceInterval = Gallery.GuidanceInterval(start: 1 - interval.high, end: 1 - interval.low)
+                settings.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: interval.low, sigmaHigh: interval.high)
             }
             settings.elapsedSeconds = elapsed
             settings.appVersion = LIDiT.version
