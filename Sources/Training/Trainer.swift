@@ -115,7 +115,7 @@ public final class Trainer {
             if let initialWeights {
                 // Warm start (e.g. from the committed default model): weights and EMA from the file,
                 // fresh optimizer moments.
-                let copied = try warmStart(model.parameters, from: initialWeights)
+                let copied = try warmStart(model.parameters, geometry: model.geometry, from: initialWeights)
                 optimizer.ema = Array(UnsafeBufferPointer(start: model.parameters.values, count: model.parameters.count))
                 log("initialised \(copied.matched) of \(model.parameters.entries.count) tensors from \(initialWeights)"
                     + (copied.fresh.isEmpty ? "" : "; newly initialised: \(copied.fresh.joined(separator: ", "))"))
@@ -340,8 +340,13 @@ public final class Trainer {
 /// Copies a model file's weights into `store`. A file of the same layout is copied whole; one
 /// written for another configuration (say, without the pooled-text embedder) gives every tensor
 /// whose name and shape match, so an experiment can start from a trained model instead of noise.
+/// A file for images `k` times larger with `k` times larger patches (the same token grid, say
+/// 64×64 in 8×8 patches for a 32×32 model in 4×4 ones) also gives its patch embedding and output
+/// projection, folded so that the new model computes exactly what the old one computed on the
+/// image upsampled by `k`, box-downsampled (`foldPatches`).
 /// Returns how many tensors were copied and the names left at their fresh initialisation.
-func warmStart(_ store: ParameterStore, from path: String) throws -> (matched: Int, fresh: [String]) {
+func warmStart(_ store: ParameterStore, geometry: PatchGeometry? = nil,
+               from path: String) throws -> (matched: Int, fresh: [String]) {
     let file = try SafetensorsFile.read(path: path)
     guard let weights = file.tensor("weights") else { throw TrainingError("\(path): not an LI-DiT model file (no weights tensor)") }
     if weights.values.count == store.count,
@@ -357,16 +362,71 @@ func warmStart(_ store: ParameterStore, from path: String) throws -> (matched: I
     guard weights.values.count == source.count else {
         throw TrainingError("\(path): its weights do not match its own recorded configuration")
     }
+    let fold = geometry.flatMap { PatchFold(from: config.model.geometry, to: $0) }
     var matched = 0, fresh: [String] = []
     weights.values.withUnsafeBufferPointer { values in
         for e in store.entries {
-            guard let s = source.entry(named: e.name), s.shape == e.shape else { fresh.append(e.name); continue }
-            (store.values + e.offset).update(from: values.baseAddress! + s.offset, count: e.count)
+            guard let s = source.entry(named: e.name) else { fresh.append(e.name); continue }
+            let from = values.baseAddress! + s.offset, to = store.values + e.offset
+            if s.shape == e.shape {
+                to.update(from: from, count: e.count)
+            } else if !(fold?.apply(name: e.name, from: from, sourceShape: s.shape, to: to, shape: e.shape) ?? false) {
+                fresh.append(e.name); continue
+            }
             matched += 1
         }
     }
     guard matched > 0 else { throw TrainingError("\(path) shares no weights with this run's model configuration") }
     return (matched, fresh)
+}
+
+/// Carries a patch embedding and output projection to patches `k` times smaller on the same token
+/// grid. The images the new model sees are the old one's box-downsampled by `k`, so
+/// - an input weight column for a new pixel is the sum of the `k`×`k` old columns it replaces (an
+///   image upsampled by repetition embeds exactly as before), and
+/// - an output row (and bias) for a new pixel is the mean of the `k`×`k` old rows (the old output,
+///   box-downsampled).
+/// FlexiViT resizes patch embeddings the same way; here it lets a 32×32 model start from the
+/// trunk of a trained 64×64 one.
+struct PatchFold {
+    let k: Int, sourcePatch: Int, targetPatch: Int, channels: Int
+
+    init?(from source: PatchGeometry, to target: PatchGeometry) {
+        guard source.channels == target.channels, source.gridHeight == target.gridHeight,
+              source.gridWidth == target.gridWidth, source.patch > target.patch,
+              source.patch % target.patch == 0 else { return nil }
+        k = source.patch / target.patch
+        sourcePatch = source.patch; targetPatch = target.patch; channels = source.channels
+    }
+
+    /// The old patch-vector indices that new index `j` ((y·p + x)·C + c) replaces.
+    func sourceIndices(of j: Int) -> [Int] {
+        let c = j % channels, x = (j / channels) % targetPatch, y = j / channels / targetPatch
+        return (0..<k).flatMap { dy in (0..<k).map { dx in ((k * y + dy) * sourcePatch + k * x + dx) * channels + c } }
+    }
+
+    func apply(name: String, from: UnsafePointer<Float>, sourceShape: [Int],
+               to: UnsafeMutablePointer<Float>, shape: [Int]) -> Bool {
+        let (P, Q) = (sourcePatch * sourcePatch * channels, targetPatch * targetPatch * channels)
+        if name.hasSuffix(".x_embedder.weight"), sourceShape.count == 2, sourceShape[1] == P, shape == [sourceShape[0], Q] {
+            for row in 0..<shape[0] {
+                for j in 0..<Q { to[row * Q + j] = sourceIndices(of: j).reduce(0) { $0 + from[row * P + $1] } }
+            }
+            return true
+        }
+        if name.hasSuffix(".final.linear.weight"), sourceShape.count == 2, sourceShape[0] == P, shape == [Q, sourceShape[1]] {
+            let d = shape[1], scale = 1 / Float(k * k)
+            for j in 0..<Q {
+                for i in 0..<d { to[j * d + i] = sourceIndices(of: j).reduce(0) { $0 + from[$1 * d + i] } * scale }
+            }
+            return true
+        }
+        if name.hasSuffix(".final.linear.bias"), sourceShape == [P], shape == [Q] {
+            for j in 0..<Q { to[j] = sourceIndices(of: j).reduce(0) { $0 + from[$1] } / Float(k * k) }
+            return true
+        }
+        return false
+    }
 }
 
 /// SHA-256 over every parameter's name and shape in buffer order.

@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Train a new run on this folder of PNG pictures with same-named .txt captions.") var data: String?
     @Option(help: "Override the batch size of a new run.") var batch: Int?
     @Option(help: "Write the EMA weights (fp16) to this path when done.") var export: String?
-    @Option(help: "Start a new run from these weights (a model file such as the default model).") var initFrom: String?
+    @Option(help: "Start a new run from these weights (a model file such as the default model; tensors of another configuration are copied where their names and shapes match, and patches folded for a smaller image on the same token grid).") var initFrom: String?
     @Option(help: "Worker threads.") var threads: Int?
     @Flag(help: "Print the configuration (JSON) this command would start a new run with, and exit.") var printConfig = false
 

@@ -6,6 +6,7 @@ import Kernels
 import ModelFiles
 import PromptEncoder
 import Sampling
+import Shapes
 @testable import Training
 
 /// These use the real LLM files (skipped with a message when they are absent) and a tiny
@@ -110,6 +111,52 @@ final class TrainingTests: XCTestCase {
                                          initialWeights: noPoolFile) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("shares no weights"), "\(error)")
         }
+    }
+
+    /// A 16×16 model in 4×4 patches carried to 8×8 in 2×2 patches (the same 4×4 token grid): the
+    /// small model's output on any image is the big one's on that image upsampled, box-downsampled.
+    func testWarmStartFoldsPatchesForImagesHalfTheSize() throws {
+        let features = dir.appendingPathComponent("features")
+        let source = try Trainer(folder: dir.appendingPathComponent("source"), config: Self.tinyConfig(), featureRoot: features) { _ in }
+        var rng = SplitMix64(seed: 11)
+        source.optimizer.ema = source.optimizer.ema.map { _ in Float(rng.unit() - 0.5) * 0.4 }
+        let file = dir.appendingPathComponent("big.safetensors").path
+        try source.exportModel(to: file, modelID: "big")
+        let big = LIDiTModel(config: Self.tinyConfig().model)
+        XCTAssertEqual(try warmStart(big.parameters, geometry: big.geometry, from: file).fresh, [])
+
+        var smallConfig = Self.tinyConfig().model
+        smallConfig.imageSize = 8; smallConfig.patch = 2
+        let small = LIDiTModel(config: smallConfig, seed: 3)
+        let copied = try warmStart(small.parameters, geometry: small.geometry, from: file)
+        XCTAssertEqual(copied.fresh, [], "the patch embedding and output projection are folded, not left fresh")
+        XCTAssertEqual(copied.matched, small.parameters.entries.count)
+
+        let batch = source.batch(step: 0)
+        let (B, C, n) = (batch.batch, 3, 8)
+        let x = (0..<(B * C * n * n)).map { _ in Float(rng.unit() * 2 - 1) }
+        var upsampled = [Float](repeating: 0, count: B * C * 4 * n * n)
+        for plane in 0..<(B * C) { for y in 0..<(2 * n) { for xx in 0..<(2 * n) {
+            upsampled[(plane * 2 * n + y) * 2 * n + xx] = x[(plane * n + y / 2) * n + xx / 2]
+        } } }
+        let bigOut = big.predict(noisy: upsampled, sigmas: batch.sigmas, text: batch.text)
+        let smallOut = small.predict(noisy: x, sigmas: batch.sigmas, text: batch.text)
+        var worst: Float = 0, scale: Float = 0
+        for plane in 0..<(B * C) { for y in 0..<n { for xx in 0..<n {
+            var mean: Float = 0
+            for dy in 0..<2 { for dx in 0..<2 { mean += bigOut[(plane * 2 * n + 2 * y + dy) * 2 * n + 2 * xx + dx] / 4 } }
+            worst = max(worst, abs(mean - smallOut[(plane * n + y) * n + xx]))
+            scale = max(scale, abs(mean))
+        } } }
+        XCTAssertGreaterThan(scale, 0.05, "a random model's output is not near zero")
+        XCTAssertLessThan(worst, 1e-4 * max(1, scale))
+
+        // Patches that do not divide are not folded: those tensors start fresh and are named.
+        var odd = Self.tinyConfig().model
+        odd.imageSize = 12; odd.patch = 3
+        let other = LIDiTModel(config: odd)
+        let partial = try warmStart(other.parameters, geometry: other.geometry, from: file)
+        XCTAssertTrue(partial.fresh.contains("dit.x_embedder.weight"), "\(partial.fresh)")
     }
 
     func noiseLog(_ folder: URL) throws -> [[String]] {
