@@ -15,7 +15,10 @@ what the detector saw instead: the one diagnostic here that does look at shapes,
 outlines a model has learned while the benchmark still fails them.
 For prompts that name two different shapes it prints how often both were drawn, and how often every
 recognised object has one shape (the model drew one of the asked shapes for both objects: shape
-binding has failed even though the count and colors may be right).
+binding has failed even though the count and colors may be right). Where the two objects also have
+two different colors, it counts, over the detected objects in each named color with a recognised
+shape, how many have their own asked shape and how many the other object's: equal counts mean the
+shape is chosen for the picture as a whole, not bound to the object's color.
 For a positional-bias probe report it also prints, per prompt length and place in the prompt, how
 often the object named there was drawn in its color (the probe's question without the shape test).
 """
@@ -90,6 +93,25 @@ def pair_binding(report):
     return cases, both, one_shape
 
 
+def color_shape_binding(report):
+    """(objects in a named color with a recognised shape, of those with their own asked shape, of
+    those with the other object's asked shape), over prompts naming two colors and two shapes."""
+    total = own = other = 0
+    for case in report["cases"]:
+        e = case["expected"]
+        if len(e) != 2 or not all(o.get("shape") and o.get("color") for o in e):
+            continue
+        if e[0]["shape"] == e[1]["shape"] or e[0]["color"] == e[1]["color"]:
+            continue
+        for i, asked in enumerate(e):
+            for o in case["detected"]:
+                if o["color"] == asked["color"] and o["shape"]:
+                    total += 1
+                    own += o["shape"] == asked["shape"]
+                    other += o["shape"] == e[1 - i]["shape"]
+    return total, own, other
+
+
 if __name__ == "__main__":
     report = json.load(open(sys.argv[1]))
     d = diagnostics(report)
@@ -103,6 +125,10 @@ if __name__ == "__main__":
     if pairs:
         print(f"two-shape prompts {pairs}: both asked shapes drawn {both / pairs:.3f} · "
               f"every recognised object the same shape {one_shape / pairs:.3f}")
+    total, own, other = color_shape_binding(report)
+    if total:
+        print(f"objects in a named color ({total}): with their own asked shape {own / total:.3f} · "
+              f"with the other object's {other / total:.3f}")
     recall = shape_recall(report)
     if recall:
         total = sum(h for h, _, _ in recall.values()) / max(sum(a for _, a, _ in recall.values()), 1)
