@@ -343,7 +343,7 @@ public final class Trainer {
 /// A file for images `k` times larger with `k` times larger patches (the same token grid, say
 /// 64×64 in 8×8 patches for a 32×32 model in 4×4 ones) also gives its patch embedding and output
 /// projection, folded so that the new model computes exactly what the old one computed on the
-/// image upsampled by `k`, box-downsampled (`foldPatches`).
+/// image upsampled by `k`, box-downsampled (`PatchFold`).
 /// Returns how many tensors were copied and the names left at their fresh initialisation.
 func warmStart(_ store: ParameterStore, geometry: PatchGeometry? = nil,
                from path: String) throws -> (matched: Int, fresh: [String]) {
