@@ -417,7 +417,8 @@ struct PatchFold {
         if name.hasSuffix(".final.linear.weight"), sourceShape.count == 2, sourceShape[0] == P, shape == [Q, sourceShape[1]] {
             let d = shape[1], scale = 1 / Float(k * k)
             for j in 0..<Q {
-                for i in 0..<d { to[j * d + i] = sourceIndices(of: j).reduce(0) { $0 + from[$1 * d + i] } * scale }
+                let rows = sourceIndices(of: j)
+                for i in 0..<d { to[j * d + i] = rows.reduce(0) { $0 + from[$1 * d + i] } * scale }
             }
             return true
         }
