@@ -7,9 +7,11 @@ import PromptEncoder
 ///
 /// A causal LLM's states for the instruction prefix do not depend on the caption, so they are
 /// stored once (`prefix`); each caption stores only its own tokens. The folder name is a hash
-/// of everything the numbers depend on (model file hash, template, layer, captions), so a
-/// changed setting can never pick up stale features. Parts of 256 captions are written
-/// atomically as they finish, so an interrupted build resumes where it stopped.
+/// of everything the numbers depend on except the captions (model file hash, template, layer),
+/// so a changed setting can never pick up stale features. Captions go in parts of 256, each
+/// named by a hash of its own captions and written atomically as it finishes: an interrupted
+/// build resumes where it stopped, and a grown pool whose first captions are the old pool's
+/// computes only the new parts.
 public final class FeatureCache: @unchecked Sendable {
     public let encoderID: String
     public let width: Int
@@ -28,7 +30,9 @@ public final class FeatureCache: @unchecked Sendable {
         return URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/lidit/features")
     }
 
-    static let partSize = 256
+    /// Captions per part file. Parts are cut at fixed indices, so a grown pool recomputes only the
+    /// old pool's last, partial part and the new ones.
+    public static let defaultPartSize = 256
 
     struct Meta: Codable {
         var encoder: String
@@ -37,7 +41,6 @@ public final class FeatureCache: @unchecked Sendable {
         var layer: Int
         var width: Int
         var prefixTokens: Int
-        var captions: Int
     }
 
     init(encoderID: String, width: Int, prefix: [Float], starts: [Int], counts: [Int], rows: [UInt16]) {
@@ -48,17 +51,17 @@ public final class FeatureCache: @unchecked Sendable {
 
     /// Loads the cache for these captions, building what is missing with `encoder`.
     public static func load(encoder: LLMTextEncoder, modelSHA256: String, layer: Int, captions: [String],
-                            maxPromptTokens: Int = 64, root: URL = defaultRoot, shouldStop: () -> Bool = { false },
+                            maxPromptTokens: Int = 64, root: URL = defaultRoot, partSize: Int = defaultPartSize,
+                            shouldStop: () -> Bool = { false },
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> FeatureCache {
         var hasher = SHA256()
         let meta = Meta(encoder: encoder.id, modelSHA256: modelSHA256, template: encoder.template, layer: layer,
-                        width: encoder.model.config.width, prefixTokens: encoder.instructionTokenCount, captions: captions.count)
+                        width: encoder.model.config.width, prefixTokens: encoder.instructionTokenCount)
         // A canonical text of everything the numbers depend on (JSON key order is not stable
         // across processes, so the key is not taken from an encoder's output).
         let identity = [meta.encoder, meta.modelSHA256, meta.template.text, "\(meta.template.enabled)", "\(layer)",
-                        "\(meta.width)", "\(meta.prefixTokens)", "\(captions.count)", "\(maxPromptTokens)"]
+                        "\(meta.width)", "\(meta.prefixTokens)", "\(maxPromptTokens)"]
         hasher.update(Array(identity.joined(separator: "\u{1F}").utf8))
-        for c in captions { hasher.update(Array(c.utf8)); hasher.update([0]) }
         let key = String(hasher.finalize().prefix(24))
         let folder = root.appendingPathComponent("\(encoder.id)-\(key)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -77,8 +80,11 @@ public final class FeatureCache: @unchecked Sendable {
         let parts = (captions.count + partSize - 1) / partSize
         for part in 0..<parts {
             let range = (part * partSize)..<min(captions.count, (part + 1) * partSize)
-            let dataPath = folder.appendingPathComponent(String(format: "part-%05d.f16", part)).path
-            let countPath = folder.appendingPathComponent(String(format: "part-%05d.json", part)).path
+            var partHasher = SHA256()
+            for c in captions[range] { partHasher.update(Array(c.utf8)); partHasher.update([0]) }
+            let name = "part-" + String(partHasher.finalize().prefix(24))
+            let dataPath = folder.appendingPathComponent(name + ".f16").path
+            let countPath = folder.appendingPathComponent(name + ".json").path
             if !(FileManager.default.fileExists(atPath: dataPath) && FileManager.default.fileExists(atPath: countPath)) {
                 var partRows: [UInt16] = []
                 var partCounts: [Int] = []

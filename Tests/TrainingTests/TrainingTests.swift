@@ -159,6 +159,42 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(partial.fresh.contains("dit.x_embedder.weight"), "\(partial.fresh)")
     }
 
+    func testAGrownCaptionPoolComputesOnlyItsNewParts() throws {
+        let encoder = try LLMTextEncoder.load("smollm2")
+        let sha = KnownModel.named("smollm2")!.sha256
+        let root = dir.appendingPathComponent("features")
+        let pool = ["a red circle", "two blue squares", "a green star above a heart", "a yellow ring", "a purple diamond"]
+        let grown = pool + ["three orange crosses", "a small pink triangle"]
+        func load(_ captions: [String], root: URL) throws -> FeatureCache {
+            try FeatureCache.load(encoder: encoder, modelSHA256: sha, layer: -3, captions: captions, root: root, partSize: 2)
+        }
+        _ = try load(pool, root: root)
+        let folder = try FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)
+        XCTAssertEqual(folder.count, 1, "one folder per encoder setting, whatever the pool")
+        let partsBefore = Set(try FileManager.default.contentsOfDirectory(atPath: folder[0].path).filter { $0.hasSuffix(".f16") })
+        XCTAssertEqual(partsBefore.count, 3)   // [0, 1], [2, 3], [4]
+
+        let cache = try load(grown, root: root)
+        let partsAfter = Set(try FileManager.default.contentsOfDirectory(atPath: folder[0].path).filter { $0.hasSuffix(".f16") })
+        // [0, 1] and [2, 3] are reused; [4, 5] and [6] are new; the old partial [4] stays for the old pool.
+        XCTAssertTrue(partsBefore.isSubset(of: partsAfter))
+        XCTAssertEqual(partsAfter.count, 5)
+
+        // The reused parts hold the same numbers a fresh build of the grown pool computes.
+        let fresh = try load(grown, root: dir.appendingPathComponent("fresh"))
+        let width = encoder.model.config.width
+        for i in grown.indices {
+            XCTAssertEqual(cache.tokenCount(i), fresh.tokenCount(i))
+            var a = [Float](repeating: 0, count: cache.tokenCount(i) * width), b = a
+            _ = cache.features(i, into: &a); _ = fresh.features(i, into: &b)
+            XCTAssertEqual(a, b, "caption \(i)")
+        }
+        // A changed caption changes its part's name, so stale numbers are never read.
+        var edited = grown; edited[1] = "two blue hearts"
+        _ = try load(edited, root: root)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder[0].path).filter { $0.hasSuffix(".f16") }.count, 6)
+    }
+
     func noiseLog(_ folder: URL) throws -> [[String]] {
         try String(contentsOf: folder.appendingPathComponent("loss-by-noise.csv"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
