@@ -112,6 +112,36 @@ def color_shape_binding(report):
     return total, own, other
 
 
+def relation_direction(report):
+    """{relation: (cases where both the subject and the object were found, of those with the
+    subject on the asked side along the relation's axis)}. An object is found by its asked shape
+    and color, else by its color alone, so a misdrawn shape still shows where the model put it.
+    Coordinates are image ones (y grows downwards). Near one half means the relation is ignored."""
+    found, right = defaultdict(int), defaultdict(int)
+
+    def locate(asked, detected):
+        for match in (lambda o: o["shape"] == asked["shape"] and asked.get("color") in (None, o["color"]),
+                      lambda o: asked.get("color") is not None and o["color"] == asked["color"]):
+            hits = [o for o in detected if match(o)]
+            if hits:
+                return hits[0]
+        return None
+
+    for case in report["cases"]:
+        relation = case.get("relation")
+        if not relation:
+            continue
+        subject = locate(case["expected"][relation["subject"]], case["detected"])
+        target = locate(case["expected"][relation["object"]], case["detected"])
+        if subject is None or target is None or subject is target:
+            continue
+        kind = relation["relation"]
+        found[kind] += 1
+        right[kind] += {"left of": subject["x"] < target["x"], "right of": subject["x"] > target["x"],
+                        "above": subject["y"] < target["y"], "below": subject["y"] > target["y"]}[kind]
+    return {k: (found[k], right[k]) for k in sorted(found)}
+
+
 if __name__ == "__main__":
     report = json.load(open(sys.argv[1]))
     d = diagnostics(report)
@@ -137,3 +167,9 @@ if __name__ == "__main__":
         for s, (_, _, instead) in recall.items():
             if instead:
                 print(f"  single {s} drawn as: " + ", ".join(f"{k} {v}" for k, v in instead.most_common()))
+    direction = relation_direction(report)
+    if direction:
+        n = sum(f for f, _ in direction.values())
+        print(f"relation prompts with both objects found ({n}): subject on the asked side "
+              f"{sum(r for _, r in direction.values()) / n:.3f} · " +
+              " · ".join(f"{k} {r}/{f}" for k, (f, r) in direction.items()))
