@@ -10,12 +10,19 @@ public protocol TrainingData: Sendable {
     var seed: UInt64 { get }
     /// Planar RGB in [−1, 1], [3, size, size].
     func image(index: Int, step: Int, slot: Int) -> [Float]
+    /// Which caption/picture slot `slot` of step `step` trains on.
+    func index(step: Int, slot: Int) -> Int
 }
 
 extension TrainingData {
-    /// Which caption/picture slot `slot` of step `step` trains on.
+    /// The hash every draw of (step, slot) starts from.
+    func drawHash(step: Int, slot: Int) -> UInt64 {
+        SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(step) &* 0x9E37_79B9 &+ UInt64(slot)))
+    }
+
+    /// Uniform over the pool.
     public func index(step: Int, slot: Int) -> Int {
-        Int(SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(step) &* 0x9E37_79B9 &+ UInt64(slot))) % UInt64(captions.count))
+        Int(drawHash(step: step, slot: slot) % UInt64(captions.count))
     }
 }
 

@@ -14,10 +14,14 @@ public struct ShapesDataset: Sendable {
     public let captions: [String]
     public let imageSize: Int
     public let seed: UInt64
+    /// The share of draws taken from captions that state a relation ("left of", "above", ...);
+    /// nil draws uniformly from the pool (where about a quarter state one).
+    public let relationShare: Double?
+    let relationEntries: [Int], otherEntries: [Int]
     let layout = SceneLayout()
     let rasterizer = Rasterizer()
 
-    public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4) {
+    public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil) {
         var sampler = SceneSampler(policy: .training)
         sampler.maxObjects = maxObjects
         let grammar = CaptionGrammar()
@@ -39,6 +43,21 @@ public struct ShapesDataset: Sendable {
         self.captions = captions
         self.imageSize = imageSize
         self.seed = seed
+        self.relationShare = relationShare
+        relationEntries = descriptions.indices.filter { descriptions[$0].relation != nil }
+        otherEntries = descriptions.indices.filter { descriptions[$0].relation == nil }
+    }
+
+    /// Uniform over the pool, or, with a relation share, first a coin with that bias chooses
+    /// between the relation captions and the rest, then a uniform pick within the chosen part.
+    public func index(step: Int, slot: Int) -> Int {
+        let hash = drawHash(step: step, slot: slot)
+        guard let relationShare, !relationEntries.isEmpty, !otherEntries.isEmpty else {
+            return Int(hash % UInt64(captions.count))
+        }
+        let coin = Double(SplitMix64.mix(hash) >> 11) / Double(1 << 53)
+        let part = coin < relationShare ? relationEntries : otherEntries
+        return part[Int(hash % UInt64(part.count))]
     }
 
     /// The picture for pool entry `index`, laid out with randomness from (step, slot), as planar

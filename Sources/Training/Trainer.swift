@@ -82,7 +82,8 @@ public final class Trainer {
             samplePrompts = Array(d.captions.prefix(8))
         } else {
             dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
-                                    imageSize: config.model.imageSize, maxObjects: config.data.maxObjects)
+                                    imageSize: config.model.imageSize, maxObjects: config.data.maxObjects,
+                                    relationShare: config.data.relationShare)
             samplePrompts = Self.shapesSamplePrompts
         }
         var caches: [FeatureCache] = []

@@ -18,6 +18,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         public var captions: Int = 3000
         public var seed: UInt64 = 1
         public var maxObjects: Int = 4
+        /// The share of draws from captions that state a relation; absent: uniform over the pool
+        /// (about a quarter). Relations are what a model learns last.
+        public var relationShare: Double?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?
@@ -76,6 +79,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw TrainingError("\(folder): no such folder")
             }
+        }
+        if let share = data.relationShare, !(0...1).contains(share) {
+            throw TrainingError("relation share must be in [0, 1]")
         }
         guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }
