@@ -297,6 +297,14 @@ public final class Trainer {
         trimLogs(to: step)
     }
 
+    /// The first 8 hex digits of the SHA-256 of the EMA weights: part of an exported model's id,
+    /// so two runs that stop at the same step (a grown pool restarts the count) never share one.
+    public var weightsDigest: String {
+        var hasher = SHA256()
+        optimizer.ema.withUnsafeBytes { hasher.update($0) }
+        return String(hasher.finalize().prefix(8))
+    }
+
     /// The EMA weights in fp16 with the configuration: the file `lidit generate --model` reads.
     public func exportModel(to path: String, modelID: String) throws {
         let file = SafetensorsFile(tensors: [.init(name: "weights", shape: [optimizer.ema.count], values: optimizer.ema, dtype: .f16)],

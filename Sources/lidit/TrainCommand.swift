@@ -66,7 +66,7 @@ struct TrainCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\n".utf8))
             if let export {
                 let domain = trainer.config.data.folder.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "shapes"
-                try trainer.exportModel(to: export, modelID: "lidit-\(domain)-\(trainer.step)")
+                try trainer.exportModel(to: export, modelID: "lidit-\(domain)-\(trainer.step)-\(trainer.weightsDigest)")
                 log("exported \(export)")
             }
         } catch let e as TrainingError {

@@ -266,7 +266,11 @@ final class TrainingTests: XCTestCase {
         let t = try Trainer(folder: dir.appendingPathComponent("run"), config: Self.tinyConfig(),
                             featureRoot: dir.appendingPathComponent("features")) { _ in }
         // Random weights (zero-initialised gates and output layer included) exercise every operation.
+        let untrainedDigest = t.weightsDigest
         t.optimizer.ema = RandomGenerator(seed: 3).normals(count: t.optimizer.ema.count).map { $0 * 0.05 }
+        XCTAssertEqual(t.weightsDigest.count, 8)
+        XCTAssertNotEqual(t.weightsDigest, untrainedDigest, "other weights, another id")
+        XCTAssertEqual(t.weightsDigest, t.weightsDigest)
         let path = dir.appendingPathComponent("m.safetensors").path
         try t.exportModel(to: path, modelID: "test")
         let pipeline = try ImagePipeline.load(modelPath: path)
