@@ -19,7 +19,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         public var seed: UInt64 = 1
         public var maxObjects: Int = 4
         /// The share of draws from captions that state a relation; absent: uniform over the pool
-        /// (about a quarter). Relations are what a model learns last.
+        /// (about a quarter). For testing whether relations fail for want of samples.
         public var relationShare: Double?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
