@@ -55,9 +55,8 @@ public struct ShapesDataset: Sendable {
         guard let relationShare, !relationEntries.isEmpty, !otherEntries.isEmpty else {
             return Int(hash % UInt64(captions.count))
         }
-        let coin = Double(SplitMix64.mix(hash) >> 11) / Double(1 << 53)
-        let part = coin < relationShare ? relationEntries : otherEntries
-        return part[Int(hash % UInt64(part.count))]
+        var rng = SplitMix64(seed: hash)
+        return rng.pick(rng.chance(relationShare) ? relationEntries : otherEntries)
     }
 
     /// The picture for pool entry `index`, laid out with randomness from (step, slot), as planar
