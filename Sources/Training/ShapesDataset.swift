@@ -17,11 +17,14 @@ public struct ShapesDataset: Sendable {
     /// The share of draws taken from captions that state a relation ("left of", "above", ...);
     /// nil draws uniformly from the pool (where about a quarter state one).
     public let relationShare: Double?
+    /// The relations a relation draw may take (nil: all four).
+    public let relations: Set<Relation>?
     let relationEntries: [Int], otherEntries: [Int]
     let layout = SceneLayout()
     let rasterizer = Rasterizer()
 
-    public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil) {
+    public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil,
+                relations: Set<Relation>? = nil) {
         var sampler = SceneSampler(policy: .training)
         sampler.maxObjects = maxObjects
         let grammar = CaptionGrammar()
@@ -44,7 +47,11 @@ public struct ShapesDataset: Sendable {
         self.imageSize = imageSize
         self.seed = seed
         self.relationShare = relationShare
-        relationEntries = descriptions.indices.filter { descriptions[$0].relation != nil }
+        self.relations = relations
+        relationEntries = descriptions.indices.filter {
+            guard let relation = descriptions[$0].relation?.relation else { return false }
+            return relations?.contains(relation) ?? true
+        }
         otherEntries = descriptions.indices.filter { descriptions[$0].relation == nil }
     }
 

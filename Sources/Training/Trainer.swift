@@ -83,7 +83,8 @@ public final class Trainer {
         } else {
             dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
                                     imageSize: config.model.imageSize, maxObjects: config.data.maxObjects,
-                                    relationShare: config.data.relationShare)
+                                    relationShare: config.data.relationShare,
+                                    relations: config.data.relations.map(Set.init))
             samplePrompts = Self.shapesSamplePrompts
         }
         var caches: [FeatureCache] = []

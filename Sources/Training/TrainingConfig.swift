@@ -1,6 +1,7 @@
 import Diffusion
 import Foundation
 import PromptEncoder
+import Shapes
 
 /// Everything a training run needs, saved as `config.json` in the run folder.
 public struct TrainingConfig: Codable, Equatable, Sendable {
@@ -21,6 +22,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// The share of draws from captions that state a relation; absent: uniform over the pool
         /// (about a quarter). For testing whether relations fail for want of samples.
         public var relationShare: Double?
+        /// With `relationShare`, its draws take only captions whose scene states one of these
+        /// relations (e.g. ["left of", "right of"]); scenes with the other relations are not drawn.
+        /// For testing whether one axis lags for want of samples.
+        public var relations: [Relation]?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?
@@ -82,6 +87,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let share = data.relationShare, !(0...1).contains(share) {
             throw TrainingError("relation share must be in [0, 1]")
+        }
+        if let relations = data.relations {
+            guard !relations.isEmpty else { throw TrainingError("relations must name at least one relation") }
+            guard data.relationShare != nil else { throw TrainingError("relations needs a relation share") }
         }
         guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }

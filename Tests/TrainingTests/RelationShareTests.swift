@@ -36,6 +36,27 @@ final class RelationShareTests: XCTestCase {
         XCTAssertEqual(relationFraction(Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 1)), 1)
     }
 
+    func testRelationsRestrictTheRelationDrawsToThoseKinds() throws {
+        let horizontal: Set<Relation> = [.leftOf, .rightOf]
+        let d = Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0.5, relations: horizontal)
+        XCTAssertEqual(d.captions, pool.captions)
+        let drawn = draws.compactMap { d.descriptions[d.index(step: $0.0, slot: $0.1)].relation?.relation }
+        XCTAssertEqual(Double(drawn.count) / Double(draws.count), 0.5, accuracy: 0.03)
+        XCTAssertEqual(Set(drawn), horizontal)
+        let inPool = Set(d.descriptions.indices.filter { d.descriptions[$0].relation.map { horizontal.contains($0.relation) } ?? false })
+        XCTAssertGreaterThan(Double(Set(draws.map { d.index(step: $0.0, slot: $0.1) }).intersection(inPool).count), 0.95 * Double(inPool.count))
+
+        var config = TrainingConfig.standard()
+        config.data.relations = [.leftOf]
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual("\($0)", "relations needs a relation share") }
+        config.data.relationShare = 0.5
+        XCTAssertNoThrow(try config.validate())
+        config.data.relations = []
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual("\($0)", "relations must name at least one relation") }
+        let json = #"{"captions": 10, "seed": 1, "maxObjects": 4, "relationShare": 1, "relations": ["left of", "right of"]}"#
+        XCTAssertEqual(try JSONDecoder().decode(TrainingConfig.Data.self, from: Data(json.utf8)).relations, [.leftOf, .rightOf])
+    }
+
     func testAShareOutsideZeroToOneIsRejected() throws {
         var config = TrainingConfig.standard()
         config.data.relationShare = 1.5
