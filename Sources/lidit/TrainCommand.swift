@@ -36,7 +36,7 @@ struct TrainCommand: ParsableCommand {
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw CLIError("cannot read \(config)") }
             do { cfg = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch {
-                throw CLIError("\(config): not a training configuration (\(error.localizedDescription))")
+                throw CLIError("\(config): not a training configuration (\(describe(error)))")
             }
         }
         if let steps { cfg.optimizer.totalSteps = steps }
@@ -84,4 +84,21 @@ func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite else { return "?" }
     let s = Int(seconds)
     return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}
+
+/// Where a JSON configuration went wrong, in the config's own key names ("data.relations.1: ...");
+/// Foundation's localized text only says the data is not in the correct format.
+func describe(_ error: Error) -> String {
+    func path(_ keys: [CodingKey]) -> String {
+        keys.isEmpty ? "top level" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch error as? DecodingError {
+    case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+        let detail = (c.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? c.debugDescription
+        return "\(path(c.codingPath)): \(detail)"
+    case .keyNotFound(let key, let c):
+        return "\(path(c.codingPath + [key])): missing"
+    default:
+        return error.localizedDescription
+    }
 }

@@ -69,4 +69,32 @@ final class GenerateCommandTests: XCTestCase {
             }
         }
     }
+
+    /// A configuration that does not decode is named by its key, in one line, before any run folder
+    /// or LLM file is touched.
+    func testBadTrainingConfigNamesTheKey() throws {
+        guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trainconfig-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let standard = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: packageRoot
+            .appendingPathComponent("scripts/experiments/relations-tiny-horizontal.json"))) as? [String: Any])
+        var config = standard, data = try XCTUnwrap(standard["data"] as? [String: Any])
+        data["relations"] = ["left of", "diagonal"]
+        config["data"] = data
+        let cases: [(String, Data, [String])] = [
+            ("relation", try JSONSerialization.data(withJSONObject: config), ["data.relations.1", "diagonal"]),
+            ("missing", try JSONSerialization.data(withJSONObject: standard.filter { $0.key != "batchSize" }), ["batchSize: missing"]),
+            ("truncated", try Data(contentsOf: packageRoot.appendingPathComponent("scripts/experiments/relations-tiny.json")).prefix(200), ["not a training configuration"]),
+        ]
+        for (name, json, expected) in cases {
+            let path = "\(dir)/\(name).json"
+            try json.write(to: URL(fileURLWithPath: path))
+            let r = try lidit(binary, ["train", "--run", "\(dir)/run-\(name)", "--config", path])
+            XCTAssertNotEqual(r.status, 0, name)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            for e in expected { XCTAssertTrue(r.stderr.contains(e), "\(name): \(r.stderr)") }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/run-\(name)"), "no run folder for a bad config")
+        }
+    }
 }
