@@ -19,6 +19,8 @@ binding has failed even though the count and colors may be right). Where the two
 two different colors, it counts, over the detected objects in each named color with a recognised
 shape, how many have their own asked shape and how many the other object's: equal counts mean the
 shape is chosen for the picture as a whole, not bound to the object's color.
+For relation prompts it prints how often the subject is on the asked side, per relation and split
+by whether every object's color is named (without a color an object is found by its shape alone).
 For a positional-bias probe report it also prints, per prompt length and place in the prompt, how
 often the object named there was drawn in its color (the probe's question without the shape test).
 """
@@ -173,3 +175,11 @@ if __name__ == "__main__":
         print(f"relation prompts with both objects found ({n}): subject on the asked side "
               f"{sum(r for _, r in direction.values()) / n:.3f} · " +
               " · ".join(f"{k} {r}/{f}" for k, (f, r) in direction.items()))
+        # Colorless prompts locate objects by shape alone: this split tells a model that places
+        # colors by the relation apart from one that also binds shapes to places.
+        for label, named in (("every object's color named", True), ("some color not named", False)):
+            group = {"cases": [c for c in report["cases"] if c.get("relation")
+                               and all(o.get("color") for o in c["expected"]) == named]}
+            f, r = map(sum, zip(*relation_direction(group).values() or [(0, 0)]))
+            if f:
+                print(f"  {label}: subject on the asked side {r}/{f}")
