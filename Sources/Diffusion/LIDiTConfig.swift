@@ -89,9 +89,42 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
         minimumSigma = try c.decodeIfPresent(Float.self, forKey: .minimumSigma) ?? 0.05
     }
 
-    /// Checks the shapes fit together; returns a message for the first problem.
+    /// The range of every size field, by its key in the JSON. A model file can come from anywhere:
+    /// a zero would be divided by, a negative or huge one would be allocated, so every field is
+    /// checked against these before anything else looks at it.
+    public static let fieldRanges: [(key: String, range: ClosedRange<Int>, value: (LIDiTConfig) -> Int)] = [
+        ("imageSize", 1...1024, \.imageSize), ("channels", 1...4, \.channels), ("patch", 1...64, \.patch),
+        ("width", 4...4096, \.width), ("depth", 1...64, \.depth), ("heads", 1...64, \.heads),
+        ("mlpRatio", 1...16, \.mlpRatio),
+        ("refiner.width", 1...4096, \.refiner.width), ("refiner.heads", 1...64, \.refiner.heads),
+        ("refiner.blocks", 0...16, \.refiner.blocks), ("refiner.collaborativeBlocks", 0...16, \.refiner.collaborativeBlocks),
+        ("refiner.mlpRatio", 1...16, \.refiner.mlpRatio), ("refiner.branches", 1...8, \.refiner.branches.count),
+    ]
+    /// Per LLM branch: its feature width and instruction-token count.
+    public static let branchWidthRange = 1...8192
+    public static let instructionTokenRange = 0...4096
+    /// Image tokens ((imageSize / patch)²): attention is quadratic in them.
+    public static let maximumTokens = 4096
+
+    /// Checks every field's range, then that the shapes fit together; returns a message naming
+    /// the field (by its JSON key) for the first problem.
     public func validate() -> String? {
+        for f in Self.fieldRanges where !f.range.contains(f.value(self)) {
+            return "\(f.key) must be \(f.range.lowerBound)...\(f.range.upperBound) (got \(f.value(self)))"
+        }
+        for (i, b) in refiner.branches.enumerated() {
+            if !Self.branchWidthRange.contains(b.width) {
+                return "refiner.branches.\(i).width must be \(Self.branchWidthRange) (got \(b.width))"
+            }
+            if !Self.instructionTokenRange.contains(b.instructionTokens) {
+                return "refiner.branches.\(i).instructionTokens must be \(Self.instructionTokenRange) (got \(b.instructionTokens))"
+            }
+        }
+        if !(minimumSigma.isFinite && minimumSigma >= 0 && minimumSigma < 1) { return "minimumSigma must be in [0, 1) (got \(minimumSigma))" }
+        if patch > imageSize { return "patch \(patch) is larger than imageSize \(imageSize)" }
         if imageSize % patch != 0 { return "image size \(imageSize) is not a multiple of patch \(patch)" }
+        let tokens = (imageSize / patch) * (imageSize / patch)
+        if tokens > Self.maximumTokens { return "imageSize / patch gives \(tokens) image tokens, more than \(Self.maximumTokens)" }
         if width % heads != 0 { return "width \(width) is not a multiple of \(heads) heads" }
         if width % 4 != 0 { return "width \(width) must be a multiple of 4 (2-D sin-cos position embedding)" }
         if refiner.width % refiner.heads != 0 { return "refiner width \(refiner.width) is not a multiple of \(refiner.heads) heads" }

@@ -57,6 +57,16 @@ public final class LIDiTModel {
 
     public var geometry: PatchGeometry { network.geometry }
 
+    /// The parameters a (valid) config declares, counted without allocating them: a model file's
+    /// weights are checked against this before the model is built, so a config that asks for
+    /// more than the file holds is refused instead of allocated.
+    public static func parameterCount(config: LIDiTConfig) -> Int {
+        let store = ParameterStore()
+        _ = LIPromptEncoderNetwork(config: config.refiner, store: store, prefix: "encoder")
+        _ = LIDiTNetwork(config: config, textWidth: config.refiner.width, store: store, prefix: "dit")
+        return store.count
+    }
+
     // MARK: workspace
 
     /// Buffers for one batch shape (capacity); reused for any smaller batch / shorter text.

@@ -46,19 +46,47 @@ public final class ImagePipeline: @unchecked Sendable {
     }
 
     /// Loads a model folder (`model.safetensors` with its config in the metadata) and its LLMs.
+    /// The file may come from anywhere: its config is decoded and range-checked, and its weights
+    /// counted against the config, before anything is allocated; each failure is one line naming
+    /// the file and the field.
     public static func load(modelPath: String, store: ModelStore = ModelStore()) throws -> ImagePipeline {
         let file = try SafetensorsFile.read(path: modelPath)
-        guard let json = file.metadata["lidit.training_config"],
-              let config = try? JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) else {
-            throw TrainingError("\(modelPath): not an LI-DiT model (no lidit.training_config metadata)")
+        let key = "lidit.training_config"
+        guard let json = file.metadata[key] else {
+            throw TrainingError("\(modelPath): not an LI-DiT model (no \(key) metadata)")
+        }
+        let config: TrainingConfig
+        do { config = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) } catch {
+            throw TrainingError("\(modelPath): \(key) does not decode (\(describeDecodingError(error)))")
+        }
+        if let problem = config.model.validate() { throw TrainingError("\(modelPath): \(key): model.\(problem)") }
+        guard config.encoders.count == config.model.refiner.branches.count else {
+            throw TrainingError("\(modelPath): \(key): \(config.encoders.count) encoders but \(config.model.refiner.branches.count) refiner branches")
+        }
+        for (i, (e, b)) in zip(config.encoders, config.model.refiner.branches).enumerated() where e.id != b.name {
+            throw TrainingError("\(modelPath): \(key): encoders.\(i).id \(e.id) does not match refiner branch \(b.name)")
+        }
+        guard let weights = file.tensor("weights"), weights.values.count == LIDiTModel.parameterCount(config: config.model) else {
+            throw TrainingError("\(modelPath): weights do not match the model's configuration (written by another version?)")
         }
         let model = LIDiTModel(config: config.model, seed: 0)
-        guard let weights = file.tensor("weights"), weights.values.count == model.parameters.count,
-              file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(model.parameters) }) ?? true else {
+        guard file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(model.parameters) }) ?? true else {
             throw TrainingError("\(modelPath): weights do not match the model's configuration (written by another version?)")
         }
         weights.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
         let encoders = try config.encoders.map { e in try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer) }
+        for (i, (enc, b)) in zip(encoders, config.model.refiner.branches).enumerated() {
+            // The refiner reads features of the LLM's width, from a layer the LLM has.
+            guard enc.model.config.width == b.width else {
+                throw TrainingError("\(modelPath): \(key): model.refiner.branches.\(i).width is \(b.width), but \(enc.id) gives \(enc.model.config.width)")
+            }
+            guard b.instructionTokens <= enc.instructionTokenCount else {
+                throw TrainingError("\(modelPath): \(key): model.refiner.branches.\(i).instructionTokens is \(b.instructionTokens), but \(enc.id)'s template has \(enc.instructionTokenCount)")
+            }
+            guard enc.model.resolveLayer(enc.layer) != nil else {
+                throw TrainingError("\(modelPath): \(key): encoders.\(i).layer \(enc.layer) is out of range for \(enc.id) (0...\(enc.model.config.blockCount), or -1...-\(enc.model.config.blockCount + 1))")
+            }
+        }
         return ImagePipeline(model: model, encoders: encoders, layers: config.encoders.map(\.layer),
                              modelID: file.metadata["lidit.model_id"] ?? URL(fileURLWithPath: modelPath).lastPathComponent)
     }

@@ -20,15 +20,23 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .customLong("run"), help: "Run folder.") var runFolder: String = "runs/default"
     @Option(help: "A training configuration (JSON) for a new run; default: the standard recipe.") var config: String?
-    @Option(help: "Stop after this many minutes (the run resumes later).") var minutes: Double?
-    @Option(help: "Total steps (also extends or shortens a resumed run).") var steps: Int?
-    @Option(help: "Override the caption pool size of a new run.") var captions: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many minutes (\(Bounds.minutes.text); the run resumes later).") var minutes: Double?
+    @Option(parsing: .unconditional, help: "Total steps (\(Bounds.trainSteps.text); also extends or shortens a resumed run).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Override the caption pool size of a new run (\(Bounds.captions.text)).") var captions: Int?
     @Option(help: "Train a new run on this folder of PNG pictures with same-named .txt captions.") var data: String?
-    @Option(help: "Override the batch size of a new run.") var batch: Int?
+    @Option(parsing: .unconditional, help: "Override the batch size of a new run (\(Bounds.batch.text)).") var batch: Int?
     @Option(help: "Write the EMA weights (fp16) to this path when done.") var export: String?
     @Option(help: "Start a new run from these weights (a model file such as the default model; tensors of another configuration are copied where their names and shapes match, and patches folded for a smaller image on the same token grid).") var initFrom: String?
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
     @Flag(help: "Print the configuration (JSON) this command would start a new run with, and exit.") var printConfig = false
+
+    func validate() throws {
+        try Bounds.minutes.check(minutes)
+        try Bounds.trainSteps.check(steps)
+        try Bounds.captions.check(captions)
+        try Bounds.batch.check(batch)
+        try Bounds.threads.check(threads)
+    }
 
     func run() throws {
         try applyThreads(threads)
@@ -36,7 +44,7 @@ struct TrainCommand: ParsableCommand {
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw CLIError("cannot read \(config)") }
             do { cfg = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch {
-                throw CLIError("\(config): not a training configuration (\(describe(error)))")
+                throw CLIError("\(config): not a training configuration (\(describeDecodingError(error)))")
             }
         }
         if let steps { cfg.optimizer.totalSteps = steps }
@@ -84,21 +92,4 @@ func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite else { return "?" }
     let s = Int(seconds)
     return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
-}
-
-/// Where a JSON configuration went wrong, in the config's own key names ("data.relations.1: ...");
-/// Foundation's localized text only says the data is not in the correct format.
-func describe(_ error: Error) -> String {
-    func path(_ keys: [CodingKey]) -> String {
-        keys.isEmpty ? "top level" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-    }
-    switch error as? DecodingError {
-    case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-        let detail = (c.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? c.debugDescription
-        return "\(path(c.codingPath)): \(detail)"
-    case .keyNotFound(let key, let c):
-        return "\(path(c.codingPath + [key])): missing"
-    default:
-        return error.localizedDescription
-    }
 }
