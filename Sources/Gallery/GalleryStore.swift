@@ -209,6 +209,14 @@ public final class GalleryStore: @unchecked Sendable {
 
     // MARK: scanning the folder
 
+    /// Whether `name` can only be a picture directly inside the gallery folder: no folder part,
+    /// no dot file, a `.png` name. Index rows and trash names are checked against this before
+    /// they become paths, so an edited index cannot reach (or move) files outside the gallery.
+    public static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && !name.hasPrefix(".") && !name.contains("/") && !name.contains("\0")
+            && name.lowercased().hasSuffix(".png")
+    }
+
     struct FileInfo {
         var name: String
         var size: Int64
@@ -290,6 +298,8 @@ public final class GalleryStore: @unchecked Sendable {
         let rows = try d.query("SELECT name, size, mtime FROM entries")
         var indexed: [String: (Int64, Int64)] = [:]
         for r in rows { if let n = r[0].string { indexed[n] = (r[1].int64 ?? -1, r[2].int64 ?? -1) } }
+        // Rows that cannot name a gallery file (an edited index) are dropped whatever is on disk.
+        let foreignRows = indexed.keys.filter { !Self.isPlainName($0) }
         var badRows: [String: (Int64, Int64, String)] = [:]
         for r in try d.query("SELECT name, size, mtime, reason FROM bad") {
             if let n = r[0].string { badRows[n] = (r[1].int64 ?? -1, r[2].int64 ?? -1, r[3].string ?? "") }
@@ -302,6 +312,7 @@ public final class GalleryStore: @unchecked Sendable {
             if let (size, mtime) = indexed[f.name], size == f.size, mtime == f.mtime { continue }
             if let (size, mtime, reason) = badRows[f.name], size == f.size, mtime == f.mtime {
                 warnings.append(GalleryWarning(file: f.name, message: reason))
+                if indexed[f.name] != nil { toMarkBad.append((f, reason)) }   // still listed: drop its row
                 continue
             }
             do {
@@ -316,7 +327,7 @@ public final class GalleryStore: @unchecked Sendable {
         let badGone = badRows.keys.filter { !seen.contains($0) }
         report.skipped = warnings.count
         _warnings = warnings
-        if toUpsert.isEmpty && toMarkBad.isEmpty && gone.isEmpty && badGone.isEmpty { return report }
+        if toUpsert.isEmpty && toMarkBad.isEmpty && gone.isEmpty && badGone.isEmpty && foreignRows.isEmpty { return report }
 
         // Phase 2, under the write lock: apply, re-checking vanished files now (another process
         // may have just saved or restored them).
@@ -328,8 +339,17 @@ public final class GalleryStore: @unchecked Sendable {
             for (f, reason) in toMarkBad {
                 try d.run("INSERT OR REPLACE INTO bad(name, size, mtime, reason) VALUES(?, ?, ?, ?)",
                           [.text(f.name), .int(f.size), .int(f.mtime), .text(reason)])
+                // A picture that became unreadable (truncated, overwritten) is listed no more.
+                if indexed[f.name] != nil {
+                    try removeRow(d, f.name)
+                    report.removed += 1
+                }
             }
-            for name in gone where statFile(root + "/" + name) == nil {
+            for name in foreignRows {
+                try removeRow(d, name)
+                report.removed += 1
+            }
+            for name in gone where Self.isPlainName(name) && statFile(root + "/" + name) == nil {
                 try removeRow(d, name)
                 report.removed += 1
             }
@@ -388,6 +408,10 @@ public final class GalleryStore: @unchecked Sendable {
                 }
             }
             try openIndex()
+            // Without an index there is nothing rebuilt: say why instead of "indexed 0".
+            guard db != nil else {
+                throw GalleryError.io("cannot rebuild the index \(indexPath): \(indexWarnings.last?.message ?? "it cannot be opened")")
+            }
             return try syncLocked()
         }
     }
@@ -506,7 +530,7 @@ public final class GalleryStore: @unchecked Sendable {
     // MARK: reading
 
     private func entry(fromRow r: [SQLValue]) -> GalleryEntry? {
-        guard let name = r[0].string, let json = r[4].string, let settings = try? GenerationSettings.fromJSON(json) else { return nil }
+        guard let name = r[0].string, Self.isPlainName(name), let json = r[4].string, let settings = try? GenerationSettings.fromJSON(json) else { return nil }
         return GalleryEntry(name: name, path: root + "/" + name, settings: settings,
                             source: MetadataSource(rawValue: r[3].string ?? "") ?? .none, parametersText: r[5].string,
                             fileSize: r[1].int64 ?? 0, modified: Date(timeIntervalSince1970: Double(r[2].int64 ?? 0) / 1e9))
@@ -602,7 +626,10 @@ public final class GalleryStore: @unchecked Sendable {
     /// Moves a picture to the trash folder; undo with `restore`.
     @discardableResult
     public func delete(_ entry: GalleryEntry) throws -> TrashedPicture {
-        try lock.withLock {
+        // Only a file of this gallery, by its name (never the entry's path, which a caller made).
+        guard Self.isPlainName(entry.name) else { throw GalleryError.notFound(entry.name) }
+        let source = root + "/" + entry.name
+        return try lock.withLock {
             try FileManager.default.createDirectory(atPath: trashPath, withIntermediateDirectories: true)
             var trashName = entry.name
             var n = 2
@@ -611,7 +638,7 @@ public final class GalleryStore: @unchecked Sendable {
                 n += 1
             }
             let dest = trashPath + "/" + trashName
-            guard rename(entry.path, dest) == 0 else {
+            guard rename(source, dest) == 0 else {
                 let e = errno
                 if e == ENOENT { throw GalleryError.notFound(entry.name) }
                 throw GalleryError.io("cannot move \(entry.name) to the trash: \(String(cString: strerror(e)))")
@@ -640,7 +667,8 @@ public final class GalleryStore: @unchecked Sendable {
     /// Puts a trashed picture back under its old name.
     @discardableResult
     public func restore(_ trashName: String) throws -> GalleryEntry {
-        try lock.withLock {
+        guard Self.isPlainName(trashName) else { throw GalleryError.notFound(trashName) }
+        return try lock.withLock {
             let src = trashPath + "/" + trashName
             guard access(src, F_OK) == 0 else { throw GalleryError.notFound(trashName) }
             let name = Self.originalName(ofTrashName: trashName)
