@@ -48,14 +48,23 @@ public struct ModelStore: Sendable {
 
     public func path(_ model: KnownModel) -> String { folder.appendingPathComponent(model.fileName).path }
 
+    /// Size and modification time of the file at `path`, following symbolic links: people keep
+    /// the LLM files on another disk and link them here (FileManager's attributes describe the
+    /// link itself).
+    static func fileStamp(_ path: String) -> (size: Int, mtime: Double)? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (Int(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+    }
+
     public func isPresent(_ model: KnownModel) -> Bool {
-        (try? FileManager.default.attributesOfItem(atPath: path(model))[.size] as? Int) == model.size
+        Self.fileStamp(path(model))?.size == model.size
     }
 
     /// Path of a present model, or an error telling how to fetch it.
     public func require(_ model: KnownModel) throws -> String {
         guard isPresent(model) else {
-            if let size = try? FileManager.default.attributesOfItem(atPath: path(model))[.size] as? Int {
+            if let size = Self.fileStamp(path(model))?.size {
                 throw ModelStoreError("\(path(model)) is incomplete or corrupt (\(size) bytes, expected \(model.size)): run `lidit models fetch` to replace it")
             }
             throw ModelStoreError("\(model.fileName) is not in \(folder.path): run `lidit models fetch`")
@@ -67,8 +76,8 @@ public struct ModelStore: Sendable {
     /// start does not hash 350 MB again.
     public func verify(_ model: KnownModel, useCache: Bool = true) throws -> Bool {
         let p = path(model)
-        let attrs = try FileManager.default.attributesOfItem(atPath: p)
-        let stamp = "\(model.sha256) \(attrs[.size] as? Int ?? -1) \((attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        guard let file = Self.fileStamp(p) else { throw ModelStoreError("cannot read \(p)") }
+        let stamp = "\(model.sha256) \(file.size) \(file.mtime)"
         let sidecar = p + ".verified"
         if useCache, (try? String(contentsOfFile: sidecar, encoding: .utf8)) == stamp { return true }
         guard let handle = FileHandle(forReadingAtPath: p) else { throw ModelStoreError("cannot read \(p)") }
