@@ -1,4 +1,5 @@
 import ImageIO
+import TerminalGraphics
 
 /// A rectangle of text cells.
 public struct Rect: Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -72,15 +73,15 @@ public struct Canvas: Equatable, Sendable {
     }
 
     /// Writes text at (y, x), clipped to `maxWidth` columns and the canvas; returns the columns
-    /// used. Control characters show as a middle dot; a wide character that would straddle the
-    /// edge becomes a space.
+    /// used. Control characters and bidi controls (`TerminalText.isUnsafe`) show as a middle dot;
+    /// a wide character that would straddle the edge becomes a space.
     @discardableResult
     public mutating func put(_ y: Int, _ x: Int, _ s: String, role: Role, maxWidth: Int? = nil) -> Int {
         guard y >= 0, y < height else { return 0 }
         let limit = min(width, x + (maxWidth ?? width))
         var col = x
         for c in s {
-            let ch: Character = (c.unicodeScalars.first.map { $0.value < 32 || $0.value == 127 } ?? false) ? "·" : c
+            let ch: Character = c.unicodeScalars.contains(where: TerminalText.isUnsafe) ? "·" : c
             let w = TextWidth.width(ch)
             if w == 0 { continue }
             if col + w > limit {

@@ -1,5 +1,6 @@
 import CShims
 import Foundation
+import TerminalGraphics
 
 /// Terminal column widths of text (wide CJK and emoji take two columns, combining marks none).
 public enum TextWidth {
@@ -16,12 +17,12 @@ public enum TextWidth {
         return name == "utf-8" || name == "utf8"
     }
 
-    /// Columns one grapheme cluster takes: the first scalar's width (control characters count
-    /// as one, shown as a placeholder), two for emoji presentation (VS16) and flag pairs.
+    /// Columns one grapheme cluster takes: the first scalar's width (control and bidi characters
+    /// count as one, shown as a placeholder), two for emoji presentation (VS16) and flag pairs.
     public static func width(_ c: Character) -> Int {
         let scalars = c.unicodeScalars
         guard let first = scalars.first else { return 0 }
-        if first.value < 32 || first.value == 127 { return 1 }
+        if TerminalText.isUnsafe(first) { return 1 }
         var w = Int(lidit_wcwidth(first.value))
         if w < 0 { w = 1 }
         if w == 0, scalars.count == 1 { return 0 }

@@ -231,3 +231,23 @@ final class TerminalCapabilityTests: XCTestCase {
         XCTAssertEqual(forced.graphics, .blocks)
     }
 }
+
+/// Issue 30, finding 1: the one place where stored text is made safe for a terminal.
+final class TerminalTextTests: XCTestCase {
+    func testControlsAndBidiAreEscapedAndVisible() {
+        let s = TerminalText.safe("\u{1B}[2J\u{1B}]0;pwned\u{07} red\tcircle\r\u{9B}31m \u{202E}x\u{2066}\u{7F}\u{2028}")
+        XCTAssertEqual(s, "\\e[2J\\e]0;pwned\\x07 red\\tcircle\\r\\x9B31m \\u{202E}x\\u{2066}\\x7F\\u{2028}")
+        XCTAssertFalse(s.unicodeScalars.contains(where: TerminalText.isUnsafe))
+    }
+
+    func testNewlinesKeptOnlyWhenAsked() {
+        XCTAssertEqual(TerminalText.safe("a\nb"), "a\\nb")
+        XCTAssertEqual(TerminalText.safe("a\nb", keepNewlines: true), "a\nb")
+    }
+
+    func testOrdinaryTextIsUntouched() {
+        for t in ["a red circle", "日本語の 猫 🐈", "a \\(red\\) circle", "مرحبا", "café", ""] {
+            XCTAssertEqual(TerminalText.safe(t), t)
+        }
+    }
+}
