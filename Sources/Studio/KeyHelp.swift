@@ -17,6 +17,7 @@ public enum KeyHelp {
             ("g, F3", "open the gallery browser (g outside text fields)"),
             ("t", "next theme (outside text fields)"),
             ("Ctrl+L", "redraw the screen"),
+            ("F2", "dismiss the warning on the status line (a broken theme or settings file)"),
         ]),
         Section(title: "Prompt and negative prompt", keys: [
             ("Enter", "queue a generation"),

@@ -5,7 +5,8 @@ import Gallery
 import ImageIO
 import TerminalGraphics
 
-/// Set from signal handlers; the UI loop polls it at least every 50 ms and leaves curses cleanly.
+/// The signal that asked the studio to leave (0: none); set from signal handlers, polled by the
+/// UI loop at least every 50 ms, which then leaves curses cleanly.
 nonisolated(unsafe) private var terminationRequested: sig_atomic_t = 0
 
 /// How the studio was started (`lidit studio` flags and the environment).
@@ -45,6 +46,9 @@ public final class StudioApp {
     var thumbnails: [String: RGBImage] = [:]
     var pendingRepaint = true
     var startupNotes: [String] = []
+    /// The signal that ended the last `run()` (SIGTERM, SIGINT, SIGHUP), nil when the user quit:
+    /// the command exits with 128 + it, as a shell reports a process killed by it.
+    public private(set) var terminationSignal: Int32?
 
     public init(options: StudioOptions) {
         self.options = options
@@ -89,9 +93,9 @@ public final class StudioApp {
         let t = try CursesTerminal(capabilities: caps, colorCap: options.colors)
         terminal = t
         defer { t.end() }
-        signal(SIGTERM) { _ in terminationRequested = 1 }
-        signal(SIGINT) { _ in terminationRequested = 1 }
-        signal(SIGHUP) { _ in terminationRequested = 1 }
+        signal(SIGTERM) { terminationRequested = $0 }
+        signal(SIGINT) { terminationRequested = $0 }
+        signal(SIGHUP) { terminationRequested = $0 }
         signal(SIGPIPE, SIG_IGN)
         t.applyTheme(theme)
         state.columns = t.columns
@@ -105,7 +109,9 @@ public final class StudioApp {
         }
         worker = w
         w.start()
-        if !startupNotes.isEmpty { state.say(startupNotes.joined(separator: "; "), .warning) }
+        // Startup problems stay on the status line until dismissed (F2): "Loading model…" and
+        // every later message would otherwise replace them within milliseconds.
+        for note in startupNotes { state.notice(note) }
 
         var lastTick = Date()
         loop: while terminationRequested == 0 {
@@ -137,6 +143,7 @@ public final class StudioApp {
             }
         }
         // Leave: remember the prompt and settings, stop the worker, restore the terminal.
+        if terminationRequested != 0 { terminationSignal = terminationRequested }
         saveSettings()
         t.end()
         w.shutdown(timeout: 1.5)

@@ -129,13 +129,20 @@ public struct StudioPaths: Sendable, Equatable {
     public var historyFile: String { configDirectory + "/prompt-history.jsonl" }
     public var themesDirectory: String { configDirectory + "/themes" }
 
-    /// The saved settings, or defaults (with a note) when the file is missing or unreadable.
+    /// Where a damaged settings file is kept before the defaults replace it.
+    public var settingsBackupFile: String { settingsFile + ".bak" }
+
+    /// The saved settings, or defaults (with a note) when the file is missing or unreadable. A
+    /// damaged file is copied to `studio.json.bak` first, so saving the defaults on exit does not
+    /// destroy what the user may want to repair.
     public func loadSettings() -> (StudioSettings, String?) {
         guard let data = FileManager.default.contents(atPath: settingsFile) else { return (StudioSettings(), nil) }
         do {
             return (try JSONDecoder().decode(StudioSettings.self, from: data), nil)
         } catch {
-            return (StudioSettings(), "\(settingsFile) could not be read; using defaults")
+            let kept = (try? data.write(to: URL(fileURLWithPath: settingsBackupFile), options: .atomic)) != nil
+            return (StudioSettings(), "\(settingsFile) is not valid settings; "
+                    + (kept ? "kept as \((settingsBackupFile as NSString).lastPathComponent), " : "") + "using defaults")
         }
     }
 

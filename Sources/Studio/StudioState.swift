@@ -132,6 +132,9 @@ public struct StudioState {
     public var gallery = GalleryState()
     public var themeNames: [String] = ["dark", "light", "high-contrast"]
     public var message: (text: String, level: MessageLevel) = ("", .info)
+    /// Warnings that stay on the status line, ahead of `message`, until F2 dismisses them (a
+    /// broken theme or settings file): shown for one frame, nobody could read them.
+    public var notices: [String] = []
     public var quitRequested = false
 
     public init(settings: StudioSettings = StudioSettings(), history: PromptHistory = PromptHistory()) {
@@ -173,12 +176,16 @@ public struct StudioState {
 
     mutating func say(_ text: String, _ level: MessageLevel = .info) { message = (text, level) }
 
+    /// A warning that stays until dismissed.
+    public mutating func notice(_ text: String) { notices.append(text) }
+
     // MARK: Keys
 
     public mutating func handle(_ key: Key) -> [Effect] {
         if key == .resize { return [] }
         if key == .ctrl("q") { quitRequested = true; return [.quit] }
         if key == .ctrl("l") { return [.repaint] }
+        if key == .function(2), !notices.isEmpty { notices.removeFirst(); return [] }
         if showHelp { return handleHelp(key) }
         if let confirm = gallery.confirmDelete { return handleConfirmDelete(key, confirm) }
         if edit != nil { return handleEdit(key) }

@@ -63,6 +63,12 @@ public enum StudioView {
         }
         let hw = TextWidth.width(hint)
         let room = r.width - 2 - (hw + 3 < r.width / 2 ? hw + 3 : 0)
+        if let notice = s.notices.first {
+            let more = s.notices.count > 1 ? " (+\(s.notices.count - 1))" : ""
+            c.put(r.y, 1, TextWidth.truncate("⚠ " + notice.replacingOccurrences(of: "\n", with: " ") + more, to: room), role: .warning)
+            if hw + 3 < r.width / 2 { c.put(r.y, r.width - hw - 1, hint, role: .status) }
+            return
+        }
         let msg = s.message.text.replacingOccurrences(of: "\n", with: " ")
         c.put(r.y, 1, TextWidth.truncate(msg, to: room), role: role)
         if hw + 3 < r.width / 2 { c.put(r.y, r.width - hw - 1, hint, role: .status) }
@@ -70,6 +76,7 @@ public enum StudioView {
 
     static func hint(_ s: StudioState) -> String {
         if s.showHelp { return "Esc closes help" }
+        if !s.notices.isEmpty { return "F2 dismisses" }
         if s.gallery.confirmDelete != nil { return "y deletes · any other key keeps" }
         if s.edit != nil { return "Enter sets · Esc cancels" }
         if s.screen == .gallery {
