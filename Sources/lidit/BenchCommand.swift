@@ -34,7 +34,7 @@ func adaptiveMedian(budget: Double = 0.4, _ body: () -> Void) -> Double {
 /// Applies a `--threads` value after checking it.
 func applyThreads(_ threads: Int?) throws {
     guard let threads else { return }
-    guard (1...1024).contains(threads) else { throw CLIError("--threads must be 1...1024") }
+    do { try Bounds.threads.check(threads) } catch { throw CLIError("\(error)") }
     Parallel.setThreads(threads)
 }
 
@@ -53,7 +53,7 @@ struct BenchKernels: ParsableCommand {
         abstract: "sgemm GFLOP/s at the models' shapes against the peak of a large square product, and attention throughput."
     )
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text); default: all cores).")
     var threads: Int?
 
     func run() throws {
@@ -128,13 +128,13 @@ struct BenchEncode: ParsableCommand {
 
     @Option(help: "smollm2 or gemma3.") var encoder: EncoderID
     @Option(help: "The prompt.") var prompt: String
-    @Option(name: .customLong("repeat"), help: "Timed runs.") var repetitions: Int = 7
-    @Option(help: "Worker threads.") var threads: Int?
-    @Option(help: "Layer to stop at (HF indexing); -1 runs every block, like llama.cpp.") var layer: Int = -1
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs (1...1000).") var repetitions: Int = 7
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Layer to stop at (HF indexing); -1 runs every block, like llama.cpp.") var layer: Int = -1
     @Flag(help: "No instruction template (the tokens llama.cpp would see for the plain prompt).") var raw = false
     @Flag(help: "Reuse the cached instruction prefix (only the prompt's own tokens run).") var prefixCache = false
     @Flag(help: "Print the token ids first, as a JSON array.") var ids = false
-    @Option(help: "Keep only the first N tokens of the sequence (to time a fixed token count).") var tokens: Int?
+    @Option(parsing: .unconditional, help: "Keep only the first N tokens of the sequence (1...the prompt's tokens; to time a fixed token count).") var tokens: Int?
 
     func run() throws {
         guard (1...1000).contains(repetitions) else { throw CLIError("--repeat must be 1...1000") }
@@ -164,9 +164,9 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "One training step of the default LI-DiT (forward + backward): samples/s and GFLOP/s against the sgemm peak measured in the same run.")
 
-    @Option(help: "Batch size.") var batch: Int = 32
-    @Option(help: "Text tokens per LLM branch (instruction prefix + prompt).") var textTokens: Int = 40
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(parsing: .unconditional, help: "Batch size (1...1024).") var batch: Int = 32
+    @Option(parsing: .unconditional, help: "Text tokens per LLM branch (instruction prefix + prompt; 1...512).") var textTokens: Int = 40
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
 
     func run() throws {
         guard (1...1024).contains(batch), (1...512).contains(textTokens) else { throw CLIError("--batch must be 1...1024, --text-tokens 1...512") }
@@ -210,9 +210,9 @@ struct BenchSample: ParsableCommand {
         commandName: "sample",
         abstract: "One sampling step of the default LI-DiT with guidance (batch 2: conditional + unconditional): time and GFLOP/s against the sgemm peak of the same run.")
 
-    @Option(help: "Text tokens per LLM branch (instruction prefix + prompt).") var textTokens: Int = 45
-    @Option(help: "Timed steps.") var repetitions: Int = 20
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(parsing: .unconditional, help: "Text tokens per LLM branch (instruction prefix + prompt; 1...512).") var textTokens: Int = 45
+    @Option(parsing: .unconditional, help: "Timed steps (1...1000).") var repetitions: Int = 20
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
 
     func run() throws {
         guard (1...512).contains(textTokens), (1...1000).contains(repetitions) else { throw CLIError("--text-tokens 1...512, --repetitions 1...1000") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageIO
 import Kernels
 import ModelFiles
 import PromptEncoder
@@ -19,9 +20,7 @@ func writeNPY(_ values: [Float], shape: [Int], to path: String) throws {
     data.append(contentsOf: [UInt8(len & 0xFF), UInt8(len >> 8)])
     data.append(contentsOf: Array(header.utf8))
     values.withUnsafeBytes { data.append(contentsOf: $0) }
-    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
-    }
+    do { try OutputFile.write(data, to: path) } catch { throw CLIError("\(error)") }
 }
 
 struct EncodeCommand: ParsableCommand {
@@ -36,14 +35,20 @@ struct EncodeCommand: ParsableCommand {
         """)
 
     @Option(help: "smollm2 or gemma3.") var encoder: EncoderID
-    @Option(help: "Layer, HF hidden_states indexing.") var layer: Int = -3
+    @Option(parsing: .unconditional, help: "Layer, HF hidden_states indexing (0 = embeddings, negative from the end; the LLM's range).") var layer: Int = -3
     @Flag(help: "Apply the model's final norm.") var finalNorm = false
     @Flag(help: "No instruction template; the model's default BOS handling.") var raw = false
     @Option(help: "The prompt (plain text: special-token spellings stay text).") var prompt: String
     @Option(help: "Write the hidden states here.") var npy: String?
     @Flag(help: "Print the token ids as a JSON array.") var ids = false
 
+    func validate() throws {
+        try Bounds.layer.check(layer)
+        guard prompt.utf8.count <= Bounds.promptBytes else { throw ValidationError("the prompt is longer than \(Bounds.promptBytes) bytes") }
+    }
+
     func run() throws {
+        if let npy { do { try OutputFile.check(npy) } catch { throw CLIError("--npy: \(error)") } }
         let enc = try loadEncoder(encoder.rawValue, raw: raw)
         let e = try enc.encode(prompt, layer: layer, finalNorm: finalNorm)
         for w in e.warnings { FileHandle.standardError.write(Data("lidit: warning: \(w)\n".utf8)) }

@@ -5,6 +5,7 @@ import Training
 import Evaluation
 import Foundation
 import Shapes
+import TerminalGraphics
 
 /// `lidit eval`: the prompt-following benchmark (DESIGN.md §4).
 struct EvalCommand: ParsableCommand {
@@ -20,10 +21,10 @@ struct EvalCommand: ParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("Prompt file, JSON Lines as in DESIGN.md §4.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Prompt file, JSON Lines as in DESIGN.md §4 (prompts of at most \(Bounds.promptBytes) bytes).", valueName: "FILE"))
     var prompts = "benchmarks/shapes-geneval.jsonl"
 
-    @Option(help: ArgumentHelp("Images per prompt (seeds 0..<N).", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Images per prompt (seeds 0..<N; \(Bounds.seeds.text)).", valueName: "N"))
     var seeds = 4
 
     @Option(help: ArgumentHelp("Write the per-case report (JSON) here.", valueName: "FILE"))
@@ -41,10 +42,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Sampler: euler, euler_a, heun, dpm++2m, ddim.", valueName: "NAME"))
     var sampler = "euler"
 
-    @Option(help: ArgumentHelp("Sampling steps.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sampling steps (\(Bounds.steps.text)).", valueName: "N"))
     var steps: Int?
 
-    @Option(help: ArgumentHelp("Classifier-free guidance scale.", valueName: "F"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Classifier-free guidance scale (\(Bounds.cfg.text)).", valueName: "F"))
     var cfg: Double?
 
     @Option(help: ArgumentHelp("Apply guidance only at noise levels σ in LOW-HIGH (1 is pure noise).", valueName: "LOW-HIGH"))
@@ -53,21 +54,24 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Render each case's description instead of generating: scores the detector itself.")
     var groundTruth = false
 
-    @Option(help: ArgumentHelp("Image size for --ground-truth renders.", valueName: "PX"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Image size for --ground-truth renders (\(Bounds.resolution.text)).", valueName: "PX"))
     var resolution = 64
 
     @Flag(help: "Score each image against another case's prompt (a sanity check: should be near chance).")
     var shufflePrompts = false
 
-    @Option(help: ArgumentHelp("Only the first N cases of the prompt file.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only the first N cases of the prompt file (\(Bounds.limit.text)).", valueName: "N"))
     var limit: Int?
 
     @Option(help: ArgumentHelp("Write the committed prompt sets (\(PromptSets.files.joined(separator: ", "))) into DIR and exit.", valueName: "DIR"))
     var makePrompts: String?
 
     func validate() throws {
-        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
-        guard resolution >= 16 else { throw ValidationError("--resolution must be at least 16") }
+        try Bounds.seeds.check(seeds)
+        try Bounds.resolution.check(resolution)
+        try Bounds.steps.check(steps)
+        try Bounds.cfg.check(cfg)
+        try Bounds.limit.check(limit)
         do { _ = try parseGuidanceInterval(cfgInterval) } catch { throw ValidationError("\(error)") }
     }
 
@@ -77,16 +81,10 @@ struct EvalCommand: ParsableCommand {
             return
         }
 
-        var cases: [BenchmarkCase]
-        do {
-            cases = try PromptFile.read(path: prompts)
-        } catch let error as PromptFileError {
-            throw EvalError("\(prompts) is malformed:\n\(error)")
-        } catch {
-            throw EvalError("cannot read \(prompts): \(error.localizedDescription)")
-        }
+        var cases = try readPromptFile()
         if let limit { cases = Array(cases.prefix(limit)) }
         guard !cases.isEmpty else { throw EvalError("\(prompts) holds no cases") }
+        if let json { do { try OutputFile.check(json) } catch { throw EvalError("--json: \(error)") } }
 
         let generator = try makeGenerator()
         var benchmark = Benchmark(seeds: (0..<seeds).map(UInt64.init))
@@ -94,7 +92,9 @@ struct EvalCommand: ParsableCommand {
 
         let failureDirectory = noSaveFailures ? nil : saveFailures
         if let failureDirectory {
-            try FileManager.default.createDirectory(atPath: failureDirectory, withIntermediateDirectories: true)
+            do { try FileManager.default.createDirectory(atPath: failureDirectory, withIntermediateDirectories: true) } catch {
+                throw EvalError("cannot create \(failureDirectory): \(error.localizedDescription)")
+            }
         }
         var saved = 0
         let bar = ProgressBar(label: "eval")
@@ -102,18 +102,50 @@ struct EvalCommand: ParsableCommand {
             guard !result.passed, let failureDirectory else { return nil }
             saved += 1
             let path = "\(failureDirectory)/\(String(format: "%05d", saved))-\(result.benchmarkCase.task.rawValue)-seed\(result.seed).png"
-            try PNGFile(image: RGBImage(width: image.width, height: image.height, channels: 3, pixels: image.rgb8()),
-                        texts: [PNGText(keyword: "prompt", text: result.benchmarkCase.prompt)]).write(path: path)
+            let png = PNGFile(image: RGBImage(width: image.width, height: image.height, channels: 3, pixels: image.rgb8()),
+                              texts: [PNGText(keyword: "prompt", text: result.benchmarkCase.prompt)])
+            do { try OutputFile.replace(path) { try png.write(path: $0) } } catch { throw EvalError("\(error)") }
             return path
         }
         bar.finish()
 
         print(report.table())
         if let json {
-            try (report.json().pretty() + "\n").write(toFile: json, atomically: true, encoding: .utf8)
+            do { try OutputFile.write(Data((report.json().pretty() + "\n").utf8), to: json) } catch { throw EvalError("\(error)") }
             print("wrote \(json)")
         }
         if let failureDirectory, saved > 0 { print("\(saved) failing images in \(failureDirectory)/") }
+    }
+
+    /// Longest line of a prompt file: a case with a prompt at the cap fits, a 10 MB line does not
+    /// get to the JSON parser.
+    static let maximumLineBytes = 65_536
+    static let maximumFileBytes = 64 << 20
+
+    /// The prompt file, with its size, line lengths and prompt lengths bounded (a hostile line
+    /// would otherwise take minutes to parse and tokenize).
+    private func readPromptFile() throws -> [BenchmarkCase] {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: prompts)
+        if let size = attributes?[.size] as? Int, size > Self.maximumFileBytes {
+            throw EvalError("\(prompts): \(size) bytes, more than a prompt file may hold (\(Self.maximumFileBytes))")
+        }
+        guard let data = FileManager.default.contents(atPath: prompts) else { throw EvalError("cannot read \(prompts)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw EvalError("\(prompts) is not UTF-8 text") }
+        var caseLines: [Int] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.utf8.count > Self.maximumLineBytes {
+                throw EvalError("\(prompts):\(i + 1): the line is longer than \(Self.maximumLineBytes) bytes (prompts are at most \(Bounds.promptBytes))")
+            }
+            if !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { caseLines.append(i + 1) }
+        }
+        let cases: [BenchmarkCase]
+        do { cases = try PromptFile.parse(text) } catch let error as PromptFileError {
+            throw EvalError("\(prompts) is malformed:\n\(error)")
+        }
+        for (c, line) in zip(cases, caseLines) where c.prompt.utf8.count > Bounds.promptBytes {
+            throw EvalError("\(prompts):\(line): the prompt is longer than \(Bounds.promptBytes) bytes")
+        }
+        return cases
     }
 
     private func makeGenerator() throws -> ImageGenerator {
@@ -146,7 +178,7 @@ struct ModelGenerator: ImageGenerator {
 
 struct EvalError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    init(_ description: String) { self.description = TerminalText.safe(description, keepNewlines: true) }
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.

@@ -57,9 +57,10 @@ func printEntries(_ entries: [GalleryEntry], json: Bool) throws {
     fmt.dateFormat = "yyyy-MM-dd HH:mm"
     for e in entries {
         let s = e.settings
-        let head = "\(e.shortID.padding(toLength: 8, withPad: " ", startingAt: 0))  \(fmt.string(from: s.created))  "
-            + "seed \(s.seed)  \(s.width)x\(s.height)  \(s.samplerLabel) \(s.steps)  "
-        let prompt = s.prompt.replacingOccurrences(of: "\n", with: " ")
+        // Names, sampler labels and prompts come from files: terminal-safe, one line each.
+        let head = "\(TerminalText.safe(e.shortID).padding(toLength: 8, withPad: " ", startingAt: 0))  \(fmt.string(from: s.created))  "
+            + "seed \(s.seed)  \(s.width)x\(s.height)  \(TerminalText.safe(s.samplerLabel)) \(s.steps)  "
+        let prompt = TerminalText.safe(s.prompt.replacingOccurrences(of: "\n", with: " "))
         let room = max(10, cols - head.count)
         TerminalOutput.writeStdout(head + (prompt.count > room ? String(prompt.prefix(room - 1)) + "…" : prompt) + "\n")
     }
@@ -69,8 +70,10 @@ struct GalleryList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List pictures, newest first.")
 
     @OptionGroup var location: GalleryLocation
-    @Option(help: "Show at most this many.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Show at most this many (\(Bounds.limit.text)).") var limit: Int?
     @Flag(help: "JSON output (every setting).") var json = false
+
+    func validate() throws { try Bounds.limit.check(limit) }
 
     func run() throws {
         let store = try location.open()
@@ -89,8 +92,10 @@ struct GallerySearch: ParsableCommand {
     @OptionGroup var location: GalleryLocation
     @Argument(help: "Words to look for (any script; case-insensitive).") var words: [String]
     @Flag(help: "Search the negative prompts too.") var negative = false
-    @Option(help: "Show at most this many.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Show at most this many (\(Bounds.limit.text)).") var limit: Int?
     @Flag(help: "JSON output (every setting).") var json = false
+
+    func validate() throws { try Bounds.limit.check(limit) }
 
     func run() throws {
         let store = try location.open()
@@ -140,7 +145,7 @@ struct GalleryShow: ParsableCommand {
             TerminalOutput.writeStdout(p.settings.jsonString() + "\n")
             return
         }
-        TerminalOutput.writeStdout("File:      \(p.path)\n" + TerminalOutput.describe(p.settings, source: p.source, parameters: p.parameters) + "\n")
+        TerminalOutput.writeStdout("File:      \(TerminalText.safe(p.path))\n" + TerminalOutput.describe(p.settings, source: p.source, parameters: p.parameters) + "\n")
         if noImage { return }
         let img: RGBImage
         do { img = try PNGFile.read(path: p.path).image } catch { throw CLIError("cannot read \(error)") }
@@ -175,18 +180,16 @@ struct GalleryExport: ParsableCommand {
                 dest += "/" + (p.path as NSString).lastPathComponent
             }
             if FileManager.default.fileExists(atPath: dest) { throw CLIError("\(dest) already exists") }
-            do { try FileManager.default.copyItem(atPath: p.path, toPath: dest) } catch {
-                throw CLIError("cannot write \(dest): \(error.localizedDescription)")
-            }
+            guard let data = FileManager.default.contents(atPath: p.path) else { throw CLIError("cannot read \(p.path)") }
+            do { try OutputFile.write(data, to: dest) } catch { throw CLIError("\(error)") }
             FileHandle.standardError.write(Data("wrote \(dest)\n".utf8))
         case .a1111, .json:
             let text = (format == .json ? p.settings.jsonString() : A1111Parameters.format(p.settings)) + "\n"
             if let out = output {
-                do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
-                    throw CLIError("cannot write \(out): \(error.localizedDescription)")
-                }
+                do { try OutputFile.write(Data(text.utf8), to: out) } catch { throw CLIError("\(error)") }
             } else {
-                TerminalOutput.writeStdout(text)
+                // Piped, the text goes out exactly; on a terminal, made safe to show.
+                TerminalOutput.writeStdout(isatty(STDOUT_FILENO) != 0 ? TerminalText.safe(text, keepNewlines: true) : text)
             }
         }
     }
@@ -203,7 +206,7 @@ struct GalleryDelete: ParsableCommand {
         for ref in refs {
             do {
                 let t = try store.delete(try store.resolve(ref))
-                print("trashed \(t.originalName) (restore with: lidit gallery restore \(t.trashName))")
+                print("trashed \(TerminalText.safe(t.originalName)) (restore with: lidit gallery restore \(TerminalText.safe(t.trashName)))")
             } catch let e as GalleryError {
                 throw CLIError(e.description)
             }
@@ -222,11 +225,11 @@ struct GalleryRestore: ParsableCommand {
         if names.isEmpty {
             let t = store.trashed()
             if t.isEmpty { FileHandle.standardError.write(Data("The trash is empty.\n".utf8)) }
-            for item in t { print(item.trashName) }
+            for item in t { print(TerminalText.safe(item.trashName)) }
             return
         }
         for n in names {
-            do { print("restored \(try store.restore(n).name)") } catch let e as GalleryError { throw CLIError(e.description) }
+            do { print("restored \(TerminalText.safe(try store.restore(n).name))") } catch let e as GalleryError { throw CLIError(e.description) }
         }
     }
 }

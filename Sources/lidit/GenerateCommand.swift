@@ -4,7 +4,9 @@ import Gallery
 import ImageIO
 import Kernels
 import ModelFiles
+import PromptEncoder
 import Sampling
+import TerminalGraphics
 import Training
 
 /// The trained default model: `$LIDIT_MODEL`, else `models/lidit-shapes.safetensors` in the
@@ -29,6 +31,7 @@ func loadPipeline(_ path: String?) throws -> ImagePipeline {
     catch let e as TrainingError { throw CLIError(e.description) }
     catch let e as ModelStoreError { throw CLIError(e.description) }
     catch let e as GGUFError { throw CLIError(e.description) }
+    catch let e as PromptEncoderError { throw CLIError(e.description) }
 }
 
 /// "smollm2=1,gemma3=0.5" → weights in the pipeline's branch order (missing names stay 1).
@@ -60,26 +63,40 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate pictures from a prompt; each is saved to the gallery (and to -o if given).")
 
-    @Option(name: [.short, .customLong("prompt")], help: "The prompt.") var prompt: String
+    @Option(name: [.short, .customLong("prompt")], help: "The prompt (at most \(Bounds.promptBytes) bytes).") var prompt: String
     @Option(name: [.short, .customLong("negative")], help: "Negative prompt.") var negative: String = ""
-    @Option(help: "Seed (random when omitted).") var seed: UInt64?
-    @Option(help: "Sampling steps (1...1000).") var steps: Int = 24
-    @Option(help: "Classifier-free guidance scale.") var cfg: Double = 4
+    @Option(parsing: .unconditional, help: "Seed, 0...\(UInt64.max) (random when omitted).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Sampling steps (\(Bounds.steps.text)).") var steps: Int = 24
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (\(Bounds.cfg.text)).") var cfg: Double = 4
     @Option(help: "Apply guidance only at noise levels σ in LOW-HIGH (default 0-1, every step; 1 is pure noise).")
     var cfgInterval: String?
     @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).") var sampler: String = "euler"
-    @Option(help: "Schedule shift (SD3).") var shift: Double = 1
-    @Option(help: "Fusion weights, e.g. smollm2=1,gemma3=1 (0 switches an LLM off).") var fusion: String?
-    @Option(help: "Pictures to make (seeds S, S+1, ...).") var count: Int = 1
+    @Option(parsing: .unconditional, help: "Schedule shift (SD3; \(Bounds.shift.text)).") var shift: Double = 1
+    @Option(help: "Fusion weights, e.g. smollm2=1,gemma3=1 (weights 0...4; 0 switches an LLM off).") var fusion: String?
+    @Option(parsing: .unconditional, help: "Pictures to make (\(Bounds.count.text); seeds S, S+1, ...), each saved as it finishes.") var count: Int = 1
     @Option(name: [.short, .customLong("output")], help: "Also write the PNG here (-N suffixes when --count > 1).") var output: String?
     @Option(help: "Model file (default: the trained default model).") var model: String?
     @Flag(help: "Do not save to the gallery.") var noGallery = false
-    @Option(help: "Worker threads (results are identical for any count).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text); results are identical for any count).") var threads: Int?
+
+    func validate() throws {
+        try Bounds.steps.check(steps)
+        try Bounds.cfg.check(cfg)
+        try Bounds.shift.check(shift)
+        try Bounds.count.check(count)
+        try Bounds.threads.check(threads)
+        guard prompt.utf8.count <= Bounds.promptBytes else { throw ValidationError("the prompt is longer than \(Bounds.promptBytes) bytes") }
+        guard negative.utf8.count <= Bounds.promptBytes else { throw ValidationError("the negative prompt is longer than \(Bounds.promptBytes) bytes") }
+    }
+
+    /// Where `-o` puts picture `i` of the batch.
+    func outputPath(_ i: Int) -> String? {
+        guard let output else { return nil }
+        return count == 1 ? output : output.replacingOccurrences(of: ".png", with: "") + "-\(i + 1).png"
+    }
 
     func run() throws {
-        guard (1...64).contains(count) else { throw CLIError("--count must be 1...64") }
         try applyThreads(threads)
-        guard prompt.utf8.count <= 20_000 else { throw CLIError("the prompt is longer than 20000 bytes") }
         let kind: SamplerKind
         do { kind = try SamplerKind(parsing: sampler) } catch { throw CLIError("\(error)") }
         var request = GenerationRequest(prompt: prompt)
@@ -87,25 +104,33 @@ struct GenerateCommand: ParsableCommand {
         request.sampler = SamplerSettings(sampler: kind, steps: steps, shift: shift, guidanceScale: cfg,
                                           guidanceInterval: try parseGuidanceInterval(cfgInterval))
         do { try request.sampler.validate() } catch { throw CLIError("\(error)") }
+        // Everything that can fail without generating fails before the model is even read.
+        for i in 0..<count { if let path = outputPath(i) { do { try OutputFile.check(path) } catch { throw CLIError("-o: \(error)") } } }
+        var store: GalleryStore?
+        if !noGallery {
+            let root = GalleryStore.defaultRoot()
+            do { store = try GalleryStore(root: root) } catch { throw CLIError("cannot open the gallery at \(root): \(error)") }
+        }
         let pipeline = try loadPipeline(model)
         request.fusionWeights = try parseFusion(fusion, encoders: pipeline.encoders.map(\.id))
         let base = seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
         let seeds = (0..<count).map { base &+ UInt64($0) }
         for w in pipeline.encoders.flatMap({ $0.promptTokens(prompt).warning.map { [$0] } ?? [] }) {
-            FileHandle.standardError.write(Data("lidit: warning: \(w)\n".utf8))
+            FileHandle.standardError.write(Data("lidit: warning: \(TerminalText.safe(w))\n".utf8))
         }
-        let start = Date()
-        let images: [RGBImage]
-        do {
-            images = try pipeline.generate(request, seeds: seeds) { step, total, _ in
-                FileHandle.standardError.write(Data("\rlidit: step \(step + 1)/\(total)".utf8))
-                return true
-            }
-        } catch let e as TrainingError { throw CLIError(e.description) }
-        FileHandle.standardError.write(Data("\n".utf8))
-        let elapsed = Date().timeIntervalSince(start) / Double(count)
-        let store = noGallery ? nil : try GalleryStore(root: GalleryStore.defaultRoot())
-        for (i, (image, s)) in zip(images, seeds).enumerated() {
+        // One picture at a time, each saved as soon as it is made: a kill loses at most the one
+        // being drawn, never one already printed as saved.
+        for (i, s) in seeds.enumerated() {
+            let start = Date()
+            let image: RGBImage
+            do {
+                image = try pipeline.generate(request, seeds: [s]) { step, total, _ in
+                    let which = count == 1 ? "" : "picture \(i + 1)/\(count) "
+                    FileHandle.standardError.write(Data("\rlidit: \(which)step \(step + 1)/\(total)".utf8))
+                    return true
+                }[0]
+            } catch let e as TrainingError { throw CLIError(e.description) }
+            FileHandle.standardError.write(Data("\n".utf8))
             var settings = GenerationSettings(prompt: prompt, negativePrompt: negative, seed: s, steps: steps,
                                               guidanceScale: cfg, sampler: kind.rawValue, width: image.width, height: image.height)
             settings.fusionWeights = Dictionary(uniqueKeysWithValues: pipeline.encoders.enumerated().map { ($1.id, Double(request.fusionWeights?[$0] ?? 1)) })
@@ -117,19 +142,18 @@ struct GenerateCommand: ParsableCommand {
             if interval != .always {
                 settings.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: interval.low, sigmaHigh: interval.high)
             }
-            settings.elapsedSeconds = elapsed
+            settings.elapsedSeconds = Date().timeIntervalSince(start)
             settings.appVersion = LIDiT.version
             if let store {
-                let entry = try store.save(image: image, settings: settings)
-                print(entry.path)
+                do { print(try store.save(image: image, settings: settings).path) } catch { throw CLIError("\(error)") }
             }
-            if let output {
-                let path = count == 1 ? output : output.replacingOccurrences(of: ".png", with: "") + "-\(i + 1).png"
+            if let path = outputPath(i) {
                 let texts = [PNGText(keyword: "parameters", text: A1111Parameters.format(settings)),
                              PNGText(keyword: "lidit", text: settings.jsonString())]
-                do { try PNGFile(image: image, texts: texts).write(path: path) } catch { throw CLIError("\(error)") }
+                do { try OutputFile.replace(path) { try PNGFile(image: image, texts: texts).write(path: $0) } } catch { throw CLIError("\(error)") }
                 print(path)
             }
+            fflush(stdout)
         }
     }
 }

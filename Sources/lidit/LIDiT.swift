@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TerminalGraphics
 
 @main
 struct LIDiT: ParsableCommand {
@@ -16,8 +17,9 @@ struct LIDiT: ParsableCommand {
     )
 }
 
-/// Turns thrown errors into one line on stderr and a non-zero exit, never a trap.
+/// Turns thrown errors into one line on stderr and a non-zero exit, never a trap. Messages quote
+/// prompts, file names and file contents, so they are made terminal-safe here.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    init(_ description: String) { self.description = TerminalText.safe(description, keepNewlines: true) }
 }

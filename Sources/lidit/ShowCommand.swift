@@ -21,22 +21,22 @@ struct PictureOptions: ParsableArguments {
     @Flag(exclusivity: .exclusive)
     var mode: PictureModeFlag?
 
-    @Option(help: "Whole-number upscaling for sixel (default: the largest that fits, at most 8).")
+    @Option(parsing: .unconditional, help: "Whole-number upscaling for sixel (\(Bounds.scale.text); default: the largest that fits, at most 8).")
     var scale: Int?
 
-    @Option(help: "Most text columns to use (default: the terminal width).")
+    @Option(parsing: .unconditional, help: "Most text columns to use (\(Bounds.columns.text); default: the terminal width).")
     var width: Int?
 
-    @Option(help: "Most text rows to use (default: the terminal height less two).")
+    @Option(parsing: .unconditional, help: "Most text rows to use (\(Bounds.rows.text); default: the terminal height less two).")
     var height: Int?
 
     @Flag(help: "Print how the terminal was detected (to stderr).")
     var verbose = false
 
     func validate() throws {
-        if let s = scale, !(1...32).contains(s) { throw ValidationError("--scale must be between 1 and 32") }
-        if let w = width, w < 1 { throw ValidationError("--width must be positive") }
-        if let h = height, h < 1 { throw ValidationError("--height must be positive") }
+        try Bounds.scale.check(scale)
+        try Bounds.columns.check(width)
+        try Bounds.rows.check(height)
     }
 }
 
@@ -45,8 +45,9 @@ enum TerminalOutput {
         FileHandle.standardOutput.write(Data(s.utf8))
     }
 
+    /// A warning on stderr; `s` may name files from anywhere, so it is made terminal-safe.
     static func warn(_ s: String) {
-        FileHandle.standardError.write(Data("warning: \(s)\n".utf8))
+        FileHandle.standardError.write(Data("warning: \(TerminalText.safe(s))\n".utf8))
     }
 
     /// Detects the terminal (only when stdout is one) and draws `image`.
@@ -114,13 +115,17 @@ enum TerminalOutput {
         writeStdout(String(repeating: "\n", count: r.rows))
     }
 
-    /// The settings of a picture as labelled lines.
+    /// The settings of a picture as labelled lines. Every value comes from a file that may come
+    /// from anywhere, so each is made terminal-safe (newlines in prompts stay, indented).
     static func describe(_ s: GenerationSettings, source: MetadataSource, parameters: String?) -> String {
         var out: [String] = []
-        func line(_ k: String, _ v: String) { out.append(k.padding(toLength: 11, withPad: " ", startingAt: 0) + v) }
+        func line(_ k: String, _ v: String) {
+            let value = TerminalText.safe(v, keepNewlines: true).replacingOccurrences(of: "\n", with: "\n           ")
+            out.append(TerminalText.safe(k).padding(toLength: 11, withPad: " ", startingAt: 0) + value)
+        }
         let known = source != .none
-        line("Prompt:", s.prompt.isEmpty ? "(none)" : s.prompt.replacingOccurrences(of: "\n", with: "\n           "))
-        if !s.negativePrompt.isEmpty { line("Negative:", s.negativePrompt.replacingOccurrences(of: "\n", with: "\n           ")) }
+        line("Prompt:", s.prompt.isEmpty ? "(none)" : s.prompt)
+        if !s.negativePrompt.isEmpty { line("Negative:", s.negativePrompt) }
         if known {
             let sampler = s.samplerLabel == s.sampler ? s.sampler : "\(s.samplerLabel) (\(s.sampler))"
             line("Seed:", String(s.seed))
@@ -148,7 +153,7 @@ enum TerminalOutput {
         line("Source:", source.rawValue)
         if let p = parameters, source != .lidit {
             out.append("Parameters text:")
-            out.append(p)
+            out.append(TerminalText.safe(p, keepNewlines: true))
         }
         return out.joined(separator: "\n")
     }

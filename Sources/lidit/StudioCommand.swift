@@ -27,15 +27,15 @@ struct StudioCommand: ParsableCommand {
     @Option(help: "Most colours for the interface: truecolor, 256, 16, 8 or mono (default: what the terminal offers).")
     var colors: String?
 
-    @Option(help: "Show a preview every N sampling steps (0 = none; default: the saved setting, 1).")
+    @Option(parsing: .unconditional, help: "Show a preview every N sampling steps (\(Bounds.previewEvery.text); 0 = none; default: the saved setting, 1).")
     var previewEvery: Int?
 
-    @Option(help: "At most one preview per this many milliseconds, for slow links (default: the saved setting, 100).")
+    @Option(parsing: .unconditional, help: "At most one preview per this many milliseconds (\(Bounds.previewInterval.text)), for slow links (default: the saved setting, 100).")
     var previewInterval: Int?
 
     func validate() throws {
-        if let p = previewEvery, !(0...100).contains(p) { throw ValidationError("--preview-every must be 0...100") }
-        if let p = previewInterval, !(0...5000).contains(p) { throw ValidationError("--preview-interval must be 0...5000") }
+        try Bounds.previewEvery.check(previewEvery)
+        try Bounds.previewInterval.check(previewInterval)
         if let c = colors, ColorDepth(rawValue: c.lowercased()) == nil, c.lowercased() != "auto" {
             throw ValidationError("--colors must be truecolor, 256, 16, 8, mono or auto")
         }
@@ -45,10 +45,13 @@ struct StudioCommand: ParsableCommand {
         let depth = colors.flatMap { ColorDepth(rawValue: $0.lowercased()) }
         let options = StudioOptions(theme: theme, modelPath: model ?? defaultModelPath(), appVersion: LIDiT.version,
                                     colors: depth, previewEvery: previewEvery, previewInterval: previewInterval)
+        let app = StudioApp(options: options)
         do {
-            try StudioApp(options: options).run()
+            try app.run()
         } catch let error as StudioError {
             throw CLIError(error.description)
         }
+        // Left on a signal: the terminal is restored; exit as a shell reports that signal.
+        if let sig = app.terminationSignal { throw ExitCode(128 + sig) }
     }
 }

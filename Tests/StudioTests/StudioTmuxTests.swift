@@ -20,8 +20,12 @@ final class StudioTmuxTests: XCTestCase {
         return nil
     }
 
-    /// The `lidit` built in the same configuration as these tests (else the other one).
+    /// The `lidit` built beside these tests (the same scratch path and configuration), else one
+    /// under `.build`.
     static func binaryPath() -> String? {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let beside = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("lidit").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         #if DEBUG
         let order = ["debug", "release"]
         #else
@@ -201,9 +205,9 @@ final class StudioTmuxTests: XCTestCase {
         s.keys("g")
         try s.waitFor("the gallery browser", timeout: 10) { $0.contains("The gallery is empty") }
         s.keys("Escape")
-        // SIGTERM restores the terminal.
+        // SIGTERM restores the terminal, and the exit status says a signal ended it (128 + 15).
         try s.signal(SIGTERM)
-        try s.waitForExit()
+        try s.waitForExit(status: 128 + SIGTERM)
     }
 
     func testSIGINTRestoresTheTerminal() throws {
@@ -214,7 +218,7 @@ final class StudioTmuxTests: XCTestCase {
         s.type("kept for next time")
         try s.waitFor("the prompt", timeout: 5) { $0.contains("kept for next time") }
         try s.signal(SIGINT)
-        try s.waitForExit()
+        try s.waitForExit(status: 128 + SIGINT)
         let saved = try String(contentsOfFile: s.dir + "/cfg/lidit/studio.json", encoding: .utf8)
         XCTAssertTrue(saved.contains("kept for next time"), "the prompt is saved on SIGINT too")
     }
@@ -317,11 +321,12 @@ final class StudioSession {
         throw StudioTestError("timed out after \(timeout) s waiting for \(what); the screen:\n\(screen)")
     }
 
-    /// Waits for the studio to exit and checks that it exited cleanly and restored the terminal.
-    func waitForExit(timeout: Double = 15) throws {
+    /// Waits for the studio to exit and checks that it exited with `status` (0 when the user
+    /// quit, 128 + the signal when one ended it) and restored the terminal.
+    func waitForExit(status: Int32 = 0, timeout: Double = 15) throws {
         try waitFor("the studio to exit", timeout: timeout) { $0.contains("STTY=") }
         let screen = capture()
-        XCTAssertTrue(screen.contains("EXIT=0"), screen)
+        XCTAssertTrue(screen.contains("EXIT=\(status)\n") || screen.hasSuffix("EXIT=\(status)"), screen)
         XCTAssertTrue(screen.contains("STTY=same"), "terminal modes not restored:\n\(screen)")
         XCTAssertFalse(screen.contains("LI-DiT Studio"), "the studio screen is still showing (alternate screen not left):\n\(screen)")
     }
