@@ -3,6 +3,7 @@ import Gallery
 import ImageIO
 import ModelFiles
 import Training
+import TerminalGraphics
 import XCTest
 @testable import Studio
 
@@ -91,6 +92,15 @@ final class HostileInputTests: XCTestCase {
             assertInert(r.all, what)
             XCTAssertTrue(String(decoding: r.all, as: UTF8.self).contains("\\e["), "\(what) shows the escape, escaped: \(r.stderr)")
         }
+    }
+
+    /// The studio draws the same unsafe scalars (C1 controls and bidi controls included) as `·`.
+    func testTheStudioDrawsNoUnsafeScalar() {
+        var s = makeState()
+        _ = s.type("a \u{202E}red\u{9B} circle\u{2066}")
+        let screen = StudioView.render(s).text
+        XCTAssertTrue(screen.contains("a ·red· circle·"), screen)
+        XCTAssertFalse(screen.unicodeScalars.contains { $0 != "\n" && TerminalText.isUnsafe($0) }, "only newlines, between rows")
     }
 
     func testPipedExportStaysExact() throws {
@@ -203,6 +213,11 @@ final class HostileInputTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("-o: cannot write /nonexistent-folder/out.png"), "the output path fails first: \(r.stderr)")
         XCTAssertEqual(errorLines(r).count, 1, r.stderr)
+        let g = try lidit(["generate", "-p", "a red circle", "--model", "/nonexistent/model.safetensors"],
+                          environment: ["LIDIT_GALLERY": "/dev/null/gallery"])
+        XCTAssertNotEqual(g.status, 0)
+        XCTAssertTrue(g.stderr.contains("cannot open the gallery at /dev/null/gallery"), "the gallery fails before the model: \(g.stderr)")
+        XCTAssertEqual(errorLines(g).count, 1, g.stderr)
     }
 
     func testEncodeToAFullDeviceFails() throws {
