@@ -48,7 +48,7 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Classifier-free guidance scale (\(Bounds.cfg.text)).", valueName: "F"))
     var cfg: Double?
 
-    @Option(help: ArgumentHelp("Apply guidance only at noise levels σ in LOW-HIGH (1 is pure noise).", valueName: "LOW-HIGH"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Apply guidance only at noise levels σ in LOW-HIGH (1 is pure noise).", valueName: "LOW-HIGH"))
     var cfgInterval: String?
 
     @Flag(help: "Render each case's description instead of generating: scores the detector itself.")

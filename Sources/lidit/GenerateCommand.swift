@@ -68,7 +68,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed, 0...\(UInt64.max) (random when omitted).") var seed: UInt64?
     @Option(parsing: .unconditional, help: "Sampling steps (\(Bounds.steps.text)).") var steps: Int = 24
     @Option(parsing: .unconditional, help: "Classifier-free guidance scale (\(Bounds.cfg.text)).") var cfg: Double = 4
-    @Option(help: "Apply guidance only at noise levels σ in LOW-HIGH (default 0-1, every step; 1 is pure noise).")
+    @Option(parsing: .unconditional, help: "Apply guidance only at noise levels σ in LOW-HIGH (default 0-1, every step; 1 is pure noise).")
     var cfgInterval: String?
     @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).") var sampler: String = "euler"
     @Option(parsing: .unconditional, help: "Schedule shift (SD3; \(Bounds.shift.text)).") var shift: Double = 1

@@ -57,7 +57,7 @@ final class GenerateCommandTests: XCTestCase {
 
     func testBadGuidanceIntervalIsOneLineError() throws {
         guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
-        for bad in ["0.8-0.2", "0-2", "half", "0.1"] {
+        for bad in ["0.8-0.2", "0-2", "half", "0.1", "-0.5-1"] {
             for command in ["generate", "eval"] {
                 var args = [command, "--cfg-interval", bad, "--model", "/nonexistent.safetensors"]
                 if command == "generate" { args += ["-p", "a circle", "--no-gallery"] }
