@@ -11,9 +11,29 @@ import Foundation
 /// Groups are named in the description's order (the positional-bias probe relies on it); a relation
 /// may be stated either way round (A left of B == B right of A).
 public struct CaptionGrammar: Sendable {
-    public init() {}
+    /// Which phrasings captions take. Each style's captions for a seed never change, so a training
+    /// config names its style and its caption pool (and cached LLM features) stay reproducible.
+    public enum Style: String, Codable, CaseIterable, Sendable {
+        /// The grammar of the forms below: what the default model learnt first and what the
+        /// committed benchmark sets are phrased in.
+        case original
+        /// `WidePhrasing`: many more ways of saying numbers, colors, sizes, joins, relations and
+        /// requests, a quarter of them the original grammar's.
+        case wide
+    }
+
+    public var style: Style
+
+    public init(style: Style = .original) { self.style = style }
 
     public func caption(for description: SceneDescription, using rng: inout SplitMix64) -> String {
+        switch style {
+        case .original: originalCaption(for: description, using: &rng)
+        case .wide: WidePhrasing(original: CaptionGrammar()).caption(for: description, using: &rng)
+        }
+    }
+
+    private func originalCaption(for description: SceneDescription, using rng: inout SplitMix64) -> String {
         var text: String
         if let relation = description.relation {
             text = relationCaption(relation, in: description, using: &rng)

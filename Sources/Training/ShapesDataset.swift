@@ -24,10 +24,11 @@ public struct ShapesDataset: Sendable {
     let rasterizer = Rasterizer()
 
     public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil,
-                relations: Set<Relation>? = nil) {
+                relations: Set<Relation>? = nil, grammar style: CaptionGrammar.Style = .original, colorRate: Double? = nil) {
         var sampler = SceneSampler(policy: .training)
         sampler.maxObjects = maxObjects
-        let grammar = CaptionGrammar()
+        if let colorRate { sampler.colorRate = colorRate }
+        let grammar = CaptionGrammar(style: style)
         var rng = SplitMix64(seed: seed)
         var descriptions: [SceneDescription] = []
         var captions: [String] = []

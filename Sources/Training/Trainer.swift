@@ -84,7 +84,8 @@ public final class Trainer {
             dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
                                     imageSize: config.model.imageSize, maxObjects: config.data.maxObjects,
                                     relationShare: config.data.relationShare,
-                                    relations: config.data.relations.map(Set.init))
+                                    relations: config.data.relations.map(Set.init),
+                                    grammar: config.data.grammar ?? .original, colorRate: config.data.colorRate)
             samplePrompts = Self.shapesSamplePrompts
         }
         var caches: [FeatureCache] = []
@@ -106,6 +107,13 @@ public final class Trainer {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try writeAtomically(try encoder.encode(config), to: configPath)
+        }
+        // What the model is trained on, one caption a line, for reading and for scripts that
+        // check a benchmark's wording against it (scripts/phrasing-split).
+        let captionsPath = folder.appendingPathComponent("captions.txt").path
+        if !FileManager.default.fileExists(atPath: captionsPath) {
+            let lines = dataset.captions.map { $0.replacingOccurrences(of: "\n", with: " ") + "\n" }.joined()
+            try writeAtomically(Data(lines.utf8), to: captionsPath)
         }
 
         model = LIDiTModel(config: config.model, seed: config.seed)

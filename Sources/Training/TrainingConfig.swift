@@ -26,6 +26,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// relations (e.g. ["left of", "right of"]); scenes with the other relations are not drawn.
         /// For testing whether one axis lags for want of samples.
         public var relations: [Relation]?
+        /// The caption phrasing (absent: `original`, the grammar every earlier model was trained on).
+        public var grammar: CaptionGrammar.Style?
+        /// The chance that a caption names a group's color (absent: 0.85). Lower rates make the model
+        /// bind shapes, not only colors, to places and counts.
+        public var colorRate: Double?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?
@@ -91,6 +96,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let relations = data.relations {
             guard !relations.isEmpty else { throw TrainingError("relations must name at least one relation") }
             guard data.relationShare != nil else { throw TrainingError("relations needs a relation share") }
+        }
+        if let rate = data.colorRate, !(0...1).contains(rate) {
+            throw TrainingError("color rate must be in [0, 1]")
         }
         guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }

@@ -74,3 +74,129 @@ final class CaptionTests: XCTestCase {
         XCTAssertFalse(captions.contains { $0.contains("a orange") })
     }
 }
+
+/// The wide phrasing says the same facts in many more ways; it must never say a wrong one.
+final class WidePhrasingTests: XCTestCase {
+    let grammar = CaptionGrammar(style: .wide)
+
+    func words(_ caption: String) -> Set<String> {
+        Set(caption.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init))
+    }
+
+    /// Ways a caption may say the count `n` of a group.
+    func countWords(_ n: Int) -> Set<String> {
+        var set: Set = [CaptionGrammar.numberWords[n], "\(n)"]
+        switch n {
+        case 1: set.formUnion(["a", "an", "single"])
+        case 2: set.formUnion(["pair", "couple"])
+        case 3: set.formUnion(["trio"])
+        case 4: set.formUnion(["quartet"])
+        default: break
+        }
+        return set
+    }
+
+    func shapeWords(_ shape: ShapeKind) -> Set<String> {
+        var set: Set = [shape.rawValue, shape.plural]
+        if let synonym = WidePhrasing.synonyms[shape] {
+            set.formUnion(synonym.singular.split(separator: " ").map(String.init))
+            set.formUnion(synonym.plural.split(separator: " ").map(String.init))
+        }
+        return set
+    }
+
+    func testCaptionsMentionEverythingTheyDescribe() {
+        let sampler = SceneSampler(policy: .any)
+        var rng = SplitMix64(seed: 22)
+        let sizeWords: [Size: Set<String>] = [.small: ["small", "little", "tiny"], .large: ["large", "big", "huge"]]
+        for _ in 0..<4000 {
+            let description = sampler.description(using: &rng)
+            let caption = grammar.caption(for: description, using: &rng)
+            let found = words(caption)
+            for group in description.groups {
+                XCTAssertFalse(found.isDisjoint(with: shapeWords(group.shape)), caption)
+                if let color = group.color { XCTAssertTrue(found.contains(color.rawValue), caption) }
+                if group.count > 1 { XCTAssertFalse(found.isDisjoint(with: countWords(group.count)), caption) }
+                if let size = group.size, size != .medium { XCTAssertFalse(found.isDisjoint(with: sizeWords[size]!), caption) }
+            }
+            // Counts are exact: no other number is said.
+            let counts = Set(description.groups.map(\.count))
+            for n in 2...4 where !counts.contains(n) {
+                XCTAssertFalse(found.contains("\(n)") || found.contains(CaptionGrammar.numberWords[n]), caption)
+            }
+            for color in PaletteColor.allCases where found.contains(color.rawValue) {
+                XCTAssertTrue(description.groups.contains { $0.color == color }, caption)
+            }
+            for shape in ShapeKind.allCases where !found.isDisjoint(with: [shape.rawValue, shape.plural]) {
+                XCTAssertTrue(description.groups.contains { $0.shape == shape }, caption)
+            }
+            let placeWords: Set = ["left", "right", "above", "below", "under", "over", "top", "bottom", "west", "east",
+                                   "north", "south", "higher", "lower", "beneath", "underneath", "upper", "up", "down"]
+            if let relation = description.relation {
+                let horizontal: Set = ["left", "right", "west", "east"]
+                let vertical: Set = ["above", "over", "below", "under", "beneath", "underneath", "top", "bottom", "higher",
+                                     "lower", "north", "south", "upper", "up", "down"]
+                let expected = [.leftOf, .rightOf].contains(relation.relation) ? horizontal : vertical
+                let wrong = [.leftOf, .rightOf].contains(relation.relation) ? vertical : horizontal
+                XCTAssertFalse(found.isDisjoint(with: expected), caption)
+                XCTAssertTrue(found.isDisjoint(with: wrong), caption)
+            } else {
+                XCTAssertTrue(found.isDisjoint(with: placeWords), caption)
+            }
+        }
+    }
+
+    /// "a red circle left of a blue square", said every way the phrasing knows: the square is never
+    /// put on the left, nor the circle on the right.
+    func testRelationsNeverNameTheWrongSide() {
+        let description = SceneDescription(groups: [ObjectGroup(shape: .circle, color: .red), ObjectGroup(shape: .square, color: .blue)],
+                                           relation: GroupRelation(subject: 0, relation: .leftOf, object: 1))
+        var rng = SplitMix64(seed: 8)
+        let captions = (0..<4000).map { _ in grammar.caption(for: description, using: &rng).lowercased() }
+        var wrong: [String] = []
+        for phrase in WidePhrasing.relationPhrases[.leftOf]!.map(\.0) { wrong += ["square \(phrase)", "squares \(phrase)"] }
+        for phrase in WidePhrasing.relationPhrases[.rightOf]!.map(\.0) { wrong += ["circle \(phrase) "] }
+        for (mine, theirs) in WidePhrasing.sides[.leftOf]! { wrong += ["square \(mine)", "circle \(theirs)", "\(mine) a blue square"] }
+        // "X with Y to its left": Y is the one on the left.
+        for beside in WidePhrasing.besidePhrases[.leftOf]! { wrong += ["square \(beside)"] }
+        for beside in WidePhrasing.besidePhrases[.rightOf]! { wrong += ["circle \(beside)"] }
+        for beside in WidePhrasing.besidePhrases[.leftOf]! { wrong += ["red circle with a blue square \(beside)", "circle, and \(beside) a blue square"] }
+        for caption in captions {
+            for w in wrong where caption.contains(w) && !caption.contains(w + " side") {
+                XCTFail("\(caption) contains \(w)")
+            }
+        }
+        // Every family of forms occurs.
+        for expected in ["to its left", "further left than", "on the left side", ". ", "the circle", "with a red circle",
+                         "circle to the left of a blue square", "square to the right of a red circle"] {
+            XCTAssertTrue(captions.contains { $0.contains(expected) }, expected)
+        }
+    }
+
+    func testWidePhrasingVariesMoreThanTheOriginal() {
+        let description = SceneDescription(groups: [ObjectGroup(shape: .star, color: .green, count: 3)])
+        var a = SplitMix64(seed: 9), b = SplitMix64(seed: 9)
+        let wide = Set((0..<1000).map { _ in grammar.caption(for: description, using: &a) })
+        let original = Set((0..<1000).map { _ in CaptionGrammar().caption(for: description, using: &b) })
+        XCTAssertGreaterThan(wide.count, 3 * original.count)
+        XCTAssertTrue(wide.contains { $0.contains("3 green stars") })
+        XCTAssertTrue(wide.contains { $0.contains("a trio of") })
+    }
+
+    /// The original style is what earlier configs' caption pools were made of: it must not change.
+    func testOriginalStyleIsUnchanged() {
+        var rng = SplitMix64(seed: 1)
+        let sampler = SceneSampler(policy: .training)
+        let captions = (0..<3).map { _ in CaptionGrammar().caption(for: sampler.description(using: &rng), using: &rng) }
+        XCTAssertEqual(captions, CaptionTests.firstOriginalCaptions)
+    }
+}
+
+extension CaptionTests {
+    /// The first captions of `SceneSampler(policy: .training)` + the original grammar from seed 1,
+    /// as they were before the wide phrasing existed.
+    static let firstOriginalCaptions = [
+        "A drawing of a green cross and a circle in blue", "a photo of a blue heart",
+        "an image of small triangle at the bottom and a little white star at the top.",
+    ]
+}
