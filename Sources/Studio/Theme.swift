@@ -148,7 +148,7 @@ public struct ThemeLibrary: Sendable {
 
     public init(directories: [String]) { self.directories = directories }
 
-    /// `$XDG_CONFIG_HOME/lidit/themes`, then `themes/` in the checkout the executable was built in.
+    /// The user's themes folder (`UserFolder.themes`), then `themes/` in the checkout the executable was built in.
     public static func standard(paths: StudioPaths) -> ThemeLibrary {
         var dirs = [paths.themesDirectory]
         if let repo = repositoryThemesDirectory() { dirs.append(repo) }

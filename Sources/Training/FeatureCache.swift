@@ -1,4 +1,5 @@
 import Foundation
+import UserFolders
 import Kernels
 import ModelFiles
 import PromptEncoder
@@ -24,11 +25,8 @@ public final class FeatureCache: @unchecked Sendable {
     /// fp16 bits, [total rows, width]
     public let rows: [UInt16]
 
-    public static var defaultRoot: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return URL(fileURLWithPath: x).appendingPathComponent("lidit/features") }
-        return URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/lidit/features")
-    }
+    /// `$LIDIT_FEATURES`, else `$XDG_CACHE_HOME/lidit/features`, else `$HOME/.cache/lidit/features`.
+    public static var defaultRoot: URL { UserFolder.features.url() }
 
     /// Captions per part file. Parts are cut at fixed indices, so a grown pool recomputes only the
     /// old pool's last, partial part and the new ones.

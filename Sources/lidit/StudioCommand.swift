@@ -13,12 +13,13 @@ struct StudioCommand: ParsableCommand {
 
             Environment: LIDIT_MODEL (model file), LIDIT_THEME (theme), LIDIT_GALLERY (gallery \
             folder), LIDIT_GRAPHICS=sixel|blocks|none (pictures), LIDIT_CELL_SIZE=WxH, \
-            LIDIT_COLOR=truecolor|256 (picture colours), XDG_CONFIG_HOME (settings in \
-            lidit/studio.json, prompt history in lidit/prompt-history.jsonl, own themes in lidit/themes).
+            LIDIT_COLOR=truecolor|256 (picture colours), LIDIT_CONFIG (settings folder, else \
+            $XDG_CONFIG_HOME/lidit, else ~/.config/lidit: studio.json, prompt-history.jsonl), LIDIT_THEMES \
+            (own themes, else themes/ in the settings folder).
             """
     )
 
-    @Option(help: "Colour theme: dark, light, high-contrast, or a file NAME.json in themes/ or $XDG_CONFIG_HOME/lidit/themes (default: LIDIT_THEME, else the last one used).")
+    @Option(help: "Colour theme: dark, light, high-contrast, or a file NAME.json in themes/ or your themes folder (LIDIT_THEMES, else themes/ in the settings folder; default: LIDIT_THEME, else the last one used).")
     var theme: String?
 
     @Option(help: "Model file (default: LIDIT_MODEL, else models/lidit-shapes.safetensors).")
