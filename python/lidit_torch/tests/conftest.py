@@ -40,7 +40,7 @@ def lidit_binary():
     return None
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def lidit():
     b = lidit_binary()
     if b is None:
