@@ -18,7 +18,8 @@ def tiny_training_config():
     """A small model with every part of the default one (two branches, both refiners, QK-norm, pooled text)."""
     return {
         "batchSize": 4, "captionDropout": 0.25, "seed": 3, "timestepMean": 0, "timestepStd": 1,
-        "data": {"captions": 10, "seed": 1},
+        "checkpointSeconds": 300, "sampleEvery": 1000, "logEvery": 10,
+        "data": {"captions": 10, "seed": 1, "maxObjects": 4},
         "encoders": [{"id": "smollm2", "layer": -3, "template": {"enabled": True, "text": "{prompt}"}},
                      {"id": "gemma3", "layer": -3, "template": {"enabled": True, "text": "{prompt}"}}],
         "model": {"imageSize": 8, "channels": 3, "patch": 4, "width": 32, "depth": 2, "heads": 2, "mlpRatio": 4,
@@ -27,7 +28,8 @@ def tiny_training_config():
                   "refiner": {"branches": [{"name": "smollm2", "width": 24, "instructionTokens": 3},
                                            {"name": "gemma3", "width": 20, "instructionTokens": 2}],
                               "width": 16, "heads": 2, "blocks": 2, "collaborativeBlocks": 1, "mlpRatio": 4}},
-        "optimizer": {"learningRate": 0.001, "warmupSteps": 2, "totalSteps": 6, "emaDecay": 0.99},
+        "optimizer": {"learningRate": 0.001, "beta1": 0.9, "beta2": 0.99, "weightDecay": 0.01, "warmupSteps": 2,
+                      "totalSteps": 6, "finalLearningRateFraction": 0.1, "gradientClip": 1.0, "emaDecay": 0.99},
     }
 
 
