@@ -113,3 +113,18 @@ def test_fsdp_matches_ddp_and_export_opens(shards, tmp_path):
     mf = ModelFile.read(str(tmp_path / "ddp.safetensors"))
     np.testing.assert_array_equal(mf.weights, td["ema"].astype(np.float16).astype(np.float32))
     assert mf.metadata["lidit.step"] == "3"
+
+
+def test_bf16_autocast_runs_and_stays_close_to_fp32(shards, tmp_path):
+    """What a GPU run does (bf16 autocast, float32 master weights), here on the CPU."""
+    init = initial_model(tmp_path)
+    fp32, bf16 = str(tmp_path / "fp32"), str(tmp_path / "bf16")
+    train("--data", shards, "--run-dir", fp32, "--steps", "2", "--init-from", init, "--precision", "fp32")
+    r = train("--data", shards, "--run-dir", bf16, "--steps", "2", "--init-from", init, "--precision", "bf16")
+    assert "bf16" in r.stderr
+    a = read_safetensors(os.path.join(fp32, "checkpoint.safetensors"))[0]
+    b = read_safetensors(os.path.join(bf16, "checkpoint.safetensors"))[0]
+    assert a["weights"].dtype == b["weights"].dtype == np.float32
+    assert not np.array_equal(a["adam_m"], b["adam_m"])  # autocast really ran in bf16
+    err = np.linalg.norm(a["adam_m"] - b["adam_m"]) / np.linalg.norm(a["adam_m"])
+    assert err < 0.1, err
