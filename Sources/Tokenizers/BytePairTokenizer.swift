@@ -39,7 +39,7 @@ public struct BytePairTokenizer: Tokenizer {
 
     public func tokenText(_ id: Int32) -> String {
         let t = vocab.text(id)
-        if Int(id) < vocab.types.count, vocab.types[Int(id)] == .normal {
+        if vocab.type(id) == .normal {
             return String(decoding: unmapBytes(t), as: UTF8.self)
         }
         return String(decoding: t, as: UTF8.self)
@@ -94,7 +94,7 @@ public struct BytePairTokenizer: Tokenizer {
         var bytes: [UInt8] = []
         for id in ids {
             let t = vocab.text(id)
-            if Int(id) < vocab.types.count, vocab.types[Int(id)] == .normal { bytes += unmapBytes(t) } else { bytes += t }
+            if vocab.type(id) == .normal { bytes += unmapBytes(t) } else { bytes += t }
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -58,7 +58,8 @@ struct Vocabulary: Sendable {
             texts.append(Array(s.utf8))
         }
         let rawTypes = file.metadata["tokenizer.ggml.token_type"]?.ints ?? []
-        var types = texts.indices.map { i in i < rawTypes.count ? (TokenType(rawValue: Int32(rawTypes[i])) ?? .normal) : .normal }
+        // A type the file gets wrong (unknown, or beyond Int32) reads as normal.
+        var types = texts.indices.map { i in i < rawTypes.count ? (Int32(exactly: rawTypes[i]).flatMap(TokenType.init) ?? .normal) : .normal }
         // llama.cpp recognises end-of-generation tokens by their spelling and makes them CONTROL
         // whatever the file says (llama-vocab.cpp); Gemma's user-defined "</s>" is one of them.
         for (i, t) in texts.enumerated() where Self.endOfGenerationSpellings.contains(t) { types[i] = .control }
@@ -127,5 +128,8 @@ struct Vocabulary: Sendable {
         return fragments
     }
 
+    /// The token's bytes; empty for an id outside the vocabulary (ids can come from anywhere).
     func text(_ id: Int32) -> [UInt8] { id >= 0 && Int(id) < texts.count ? texts[Int(id)] : [] }
+    /// The token's type; nil for an id outside the vocabulary.
+    func type(_ id: Int32) -> TokenType? { id >= 0 && Int(id) < types.count ? types[Int(id)] : nil }
 }
