@@ -34,7 +34,15 @@ extension DecoderLM {
         }
         let width = try int("embedding_length")
         let heads = try int("attention.head_count")
-        let headDim = file.metadataInt("\(p).attention.key_length") ?? width / heads
+        // Optional keys are range-checked too: a zero would be divided by (`%` below), a huge one
+        // would overflow the widths computed from it.
+        func optionalInt(_ key: String, _ fallback: Int) throws -> Int {
+            guard let v = file.metadataInt("\(p).\(key)") else { return fallback }
+            guard v > 0, v < 1 << 24 else { throw LLMLoadError("invalid metadata \(p).\(key) \(v)") }
+            return v
+        }
+        let headDim = try optionalInt("attention.key_length", width / heads)
+        let kvHeads = try optionalInt("attention.head_count_kv", heads)
         guard let embShape = file.tensorShape("token_embd.weight"), embShape.count == 2, embShape[0] == width else {
             throw LLMLoadError("token_embd.weight missing or not [\(width), vocab]")
         }
@@ -43,7 +51,7 @@ extension DecoderLM {
             blockCount: try int("block_count"),
             width: width,
             headCount: heads,
-            kvHeadCount: file.metadataInt("\(p).attention.head_count_kv") ?? heads,
+            kvHeadCount: kvHeads,
             headDim: headDim,
             ffnWidth: try int("feed_forward_length"),
             normEpsilon: file.metadataFloat("\(p).attention.layer_norm_rms_epsilon") ?? 1e-6,
