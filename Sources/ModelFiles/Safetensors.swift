@@ -97,9 +97,15 @@ public struct SafetensorsFile {
                 throw GGUFError("\(path): tensor \(name) has an unsupported or corrupt entry")
             }
             guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else { throw GGUFError("\(path): tensor \(name) has an invalid shape") }
-            let count = shape.reduce(1, *)
+            // Counted with overflow checks: a hostile shape or offset must not wrap into a small number.
+            var count = 1
+            for d in shape {
+                let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, p < 1 << 40 else { throw GGUFError("\(path): tensor \(name) is too large") }
+                count = p
+            }
             let size = count * (dtype == .f32 ? 4 : 2)
-            guard offs[0] >= 0, offs[1] - offs[0] == size, bodyStart + offs[1] <= data.count else {
+            guard offs[0] >= 0, offs[1] >= offs[0], offs[1] - offs[0] == size, offs[1] <= data.count - bodyStart else {
                 throw GGUFError("\(path): tensor \(name) lies outside the file (truncated?)")
             }
             var values = [Float](repeating: 0, count: count)
