@@ -48,7 +48,8 @@ static void collect_texts(png_structp png, png_infop info, lidit_png_image *imag
     image->textCount = k;
 }
 
-static int read_common(png_structp png, png_infop info, lidit_png_image *image) {
+/* `rows` is the caller's, so that a libpng error (a longjmp out of png_read_image) cannot leak it. */
+static int read_common(png_structp png, png_infop info, lidit_png_image *image, png_bytep *volatile *rows_out) {
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if (w == 0 || h == 0 || w > 16384 || h > 16384) {
@@ -75,7 +76,9 @@ static int read_common(png_structp png, png_infop info, lidit_png_image *image) 
     if (!pixels || !rows) { free(pixels); free(rows); snprintf(image->error, sizeof image->error, "out of memory"); return 1; }
     for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + y * rowbytes;
     image->pixels = pixels; // owned by image so a longjmp below still frees it
+    *rows_out = rows;       // and the row pointers by the caller
     png_read_image(png, rows);
+    *rows_out = NULL;
     free(rows);
     png_read_end(png, info);
     image->width = w; image->height = h; image->channels = (uint32_t)channels;
@@ -90,7 +93,9 @@ static int read_with(lidit_png_image *image, FILE *fp, mem_reader *mem) {
     png_infop info = png_create_info_struct(png);
     png_infop end = png_create_info_struct(png);
     if (!info || !end) { png_destroy_read_struct(&png, &info, &end); snprintf(image->error, sizeof image->error, "libpng init failed"); return 1; }
+    png_bytep *volatile rows = NULL;
     if (setjmp(png_jmpbuf(png))) {
+        free(rows);
         png_destroy_read_struct(&png, &info, &end);
         char msg[256]; memcpy(msg, image->error, sizeof msg);
         lidit_png_free(image);
@@ -100,10 +105,47 @@ static int read_with(lidit_png_image *image, FILE *fp, mem_reader *mem) {
     }
     if (fp) png_init_io(png, fp); else png_set_read_fn(png, mem, mem_read);
     png_set_user_limits(png, 16384, 16384);
-    int rc = read_common(png, info, image);
+    /* What a compressed chunk (zTXt, iTXt, iCCP) may inflate to, and how many ancillary chunks
+     * are kept: far above any real file's text, far below what a small hostile file could ask. */
+    png_set_chunk_malloc_max(png, 8u << 20);
+    png_set_chunk_cache_max(png, 1000);
+    int rc = read_common(png, info, image, &rows);
     png_destroy_read_struct(&png, &info, &end);
     if (rc) { char msg[256]; memcpy(msg, image->error, sizeof msg); lidit_png_free(image); memcpy(image->error, msg, sizeof msg); }
     return rc;
+}
+
+/* Every chunk's declared length must fit in the file. libpng allocates a text chunk's declared
+ * length before it reads the data, so a 400-byte file claiming a 1.9 GB tEXt chunk cost 1.9 GB
+ * (found by scripts/fuzz). `size` is the file's; `header` reads the 8 bytes at an offset. */
+static int chunks_fit(uint64_t size, int (*header)(void *ctx, uint64_t at, uint8_t out[8]), void *ctx,
+                      char *err, size_t errlen) {
+    uint64_t pos = 8;
+    uint8_t h[8];
+    while (size - pos >= 8) {
+        if (!header(ctx, pos, h)) return 1; /* libpng reports the read error */
+        uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+        if (len + 12 > size - pos) {
+            snprintf(err, errlen, "truncated PNG (the chunk at offset %llu claims %llu bytes, past the end of the file)",
+                     (unsigned long long)pos, (unsigned long long)len);
+            return 0;
+        }
+        if (memcmp(h + 4, "IEND", 4) == 0) break;
+        pos += len + 12;
+    }
+    return 1;
+}
+
+static int mem_header(void *ctx, uint64_t at, uint8_t out[8]) {
+    const mem_reader *r = ctx;
+    if (at + 8 > r->size) return 0;
+    memcpy(out, r->data + at, 8);
+    return 1;
+}
+
+static int file_header(void *ctx, uint64_t at, uint8_t out[8]) {
+    FILE *fp = ctx;
+    return fseeko(fp, (off_t)at, SEEK_SET) == 0 && fread(out, 1, 8, fp) == 8;
 }
 
 int lidit_png_read(const char *path, lidit_png_image *image) {
@@ -112,6 +154,14 @@ int lidit_png_read(const char *path, lidit_png_image *image) {
     uint8_t sig[8];
     if (fread(sig, 1, 8, fp) != 8 || png_sig_cmp(sig, 0, 8)) {
         fclose(fp); memset(image, 0, sizeof *image); snprintf(image->error, sizeof image->error, "not a PNG file"); return 1;
+    }
+    if (fseeko(fp, 0, SEEK_END) == 0) {
+        off_t size = ftello(fp);
+        if (size > 0 && !chunks_fit((uint64_t)size, file_header, fp, image->error, sizeof image->error)) {
+            char msg[256]; memcpy(msg, image->error, sizeof msg);
+            fclose(fp); memset(image, 0, sizeof *image); memcpy(image->error, msg, sizeof msg);
+            return 1;
+        }
     }
     rewind(fp);
     int rc = read_with(image, fp, NULL);
@@ -122,6 +172,8 @@ int lidit_png_read(const char *path, lidit_png_image *image) {
 int lidit_png_read_memory(const uint8_t *data, size_t size, lidit_png_image *image) {
     if (size < 8 || png_sig_cmp(data, 0, 8)) { memset(image, 0, sizeof *image); snprintf(image->error, sizeof image->error, "not a PNG file"); return 1; }
     mem_reader m = { data, size, 0 };
+    memset(image, 0, sizeof *image);
+    if (!chunks_fit(size, mem_header, &m, image->error, sizeof image->error)) return 1;
     return read_with(image, NULL, &m);
 }
 
