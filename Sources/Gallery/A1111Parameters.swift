@@ -36,6 +36,10 @@ public enum A1111Parameters {
         p.append(("Size", "\(s.width)x\(s.height)"))
         if let h = s.modelHash { p.append(("Model hash", h)) }
         if let m = s.modelID { p.append(("Model", m)) }
+        if let v = s.variationSeed { p.append(("Variation seed", String(v))) }
+        if let v = s.variationStrength { p.append(("Variation seed strength", number(v))) }
+        if let d = s.denoisingStrength { p.append(("Denoising strength", number(d))) }
+        if let i = s.initImage { p.append(("Init image", i)) }
         if !s.fusionWeights.isEmpty {
             p.append(("Fusion", s.fusionWeights.sorted { $0.key < $1.key }.map { "\($0.key)=\(number($0.value))" }
                 .joined(separator: ", ")))
@@ -182,6 +186,10 @@ public enum A1111Parameters {
                 let parts = v.split(separator: "-", maxSplits: 1).compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
                 if parts.count == 2 { s.guidanceInterval = GuidanceInterval(start: parts[0], end: parts[1]) } else { s.extra[key] = v }
             case "Shift": if let d = Double(v) { s.shift = d } else { s.extra[key] = v }
+            case "Variation seed": if let n = UInt64(v) { s.variationSeed = n } else { s.extra[key] = v }
+            case "Variation seed strength": if let d = Double(v) { s.variationStrength = d } else { s.extra[key] = v }
+            case "Denoising strength": if let d = Double(v) { s.denoisingStrength = d } else { s.extra[key] = v }
+            case "Init image": s.initImage = v
             case "Time taken":
                 let t = v.hasSuffix("s") ? String(v.dropLast()).trimmingCharacters(in: .whitespaces) : v
                 if let d = Double(t) { s.elapsedSeconds = d } else { s.extra[key] = v }
@@ -199,6 +207,7 @@ public enum A1111Parameters {
     static let knownKeys: Set<String> = [
         "Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "Fusion",
         "Templates", "Layer", "CFG rescale", "Guidance interval", "Shift", "Time taken", "Created",
+        "Variation seed", "Variation seed strength", "Denoising strength", "Init image",
     ]
 
     /// All matches of A1111's `re_param`, `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`,

@@ -52,6 +52,13 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var guidanceInterval: GuidanceInterval?
     /// Timestep shift of the flow-matching schedule.
     public var shift: Double?
+    /// img2img: the start picture (a path, or a gallery file name) and how much of the schedule
+    /// ran from it (A1111 "Denoising strength": 1 = from pure noise).
+    public var initImage: String?
+    public var denoisingStrength: Double?
+    /// A1111 variation seed: the noise of `seed` slerped towards this seed's by `variationStrength`.
+    public var variationSeed: UInt64?
+    public var variationStrength: Double?
     /// Seconds the generation took.
     public var elapsedSeconds: Double?
     /// When the picture was made (kept to whole milliseconds so every format round-trips it).
@@ -104,6 +111,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case prompt, negativePrompt, seed, steps, guidanceScale, sampler, scheduler, width, height
         case fusionWeights, templates, layer, modelID, modelHash, guidanceRescale, guidanceInterval, shift
+        case initImage, denoisingStrength, variationSeed, variationStrength
         case elapsedSeconds, created, appVersion, extra
     }
 
@@ -133,6 +141,10 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         guidanceRescale = try c.decodeIfPresent(Double.self, forKey: .guidanceRescale)
         guidanceInterval = try c.decodeIfPresent(GuidanceInterval.self, forKey: .guidanceInterval)
         shift = try c.decodeIfPresent(Double.self, forKey: .shift)
+        initImage = try c.decodeIfPresent(String.self, forKey: .initImage)
+        denoisingStrength = try c.decodeIfPresent(Double.self, forKey: .denoisingStrength)
+        variationSeed = try c.decodeIfPresent(UInt64.self, forKey: .variationSeed)
+        variationStrength = try c.decodeIfPresent(Double.self, forKey: .variationStrength)
         elapsedSeconds = try c.decodeIfPresent(Double.self, forKey: .elapsedSeconds)
         if let s = try c.decodeIfPresent(String.self, forKey: .created), let date = ISO8601.parse(s) {
             created = Self.roundedToMilliseconds(date)
@@ -162,6 +174,10 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         try c.encodeIfPresent(guidanceRescale, forKey: .guidanceRescale)
         try c.encodeIfPresent(guidanceInterval, forKey: .guidanceInterval)
         try c.encodeIfPresent(shift, forKey: .shift)
+        try c.encodeIfPresent(initImage, forKey: .initImage)
+        try c.encodeIfPresent(denoisingStrength, forKey: .denoisingStrength)
+        try c.encodeIfPresent(variationSeed, forKey: .variationSeed)
+        try c.encodeIfPresent(variationStrength, forKey: .variationStrength)
         try c.encodeIfPresent(elapsedSeconds, forKey: .elapsedSeconds)
         try c.encode(ISO8601.format(created), forKey: .created)
         try c.encodeIfPresent(appVersion, forKey: .appVersion)

@@ -59,6 +59,48 @@ public struct Sampler {
         }
     }
 
+    /// A1111's variation seed ("Variation seed", "Variation seed strength"): each row's noise is
+    /// the spherical interpolation from the noise of `seeds[r]` towards that of `variationSeeds[r]`
+    /// by `strength` (0 = the seed's own noise, bit for bit; 1 = the variation seed's). The angle
+    /// is taken between the whole rows, so the result keeps a noise-like norm.
+    public static func variationNoise(seeds: [UInt64], variationSeeds: [UInt64], strength: Double, elementsPerRow n: Int) -> [Float] {
+        precondition(seeds.count == variationSeeds.count, "one variation seed per seed")
+        var out = noise(seeds: seeds, elementsPerRow: n)
+        guard strength != 0 else { return out }
+        let other = noise(seeds: variationSeeds, elementsPerRow: n)
+        for r in 0..<seeds.count {
+            let range = (r * n)..<((r + 1) * n)
+            var dot = 0.0, la = 0.0, lb = 0.0
+            for i in range {
+                let (a, b) = (Double(out[i]), Double(other[i]))
+                dot += a * b; la += a * a; lb += b * b
+            }
+            let cosine = dot / max(1e-30, (la * lb).squareRoot())
+            let (wa, wb): (Double, Double)
+            if cosine > 0.9995 {
+                (wa, wb) = (1 - strength, strength)
+            } else {
+                let omega = acos(max(-1, min(1, cosine))), so = sin(omega)
+                (wa, wb) = (sin((1 - strength) * omega) / so, sin(strength * omega) / so)
+            }
+            for i in range { out[i] = Float(wa * Double(out[i]) + wb * Double(other[i])) }
+        }
+        return out
+    }
+
+    /// img2img: the index of the schedule's first step for `strength` (1 = step 0, pure noise;
+    /// 0 = `steps`, nothing to do). As diffusers and A1111 do, a strength runs that share of the
+    /// steps (rounded), the last ones.
+    public func startStep(strength: Double) -> Int {
+        let s = min(1, max(0, strength.isFinite ? strength : 1))
+        return settings.steps - Int((Double(settings.steps) * s).rounded())
+    }
+
+    /// Rectified-flow noising of clean rows to noise level σ: `(1 − σ)·x0 + σ·ε`.
+    public static func noised(_ clean: [Float], noise: [Float], sigma: Double) -> [Float] {
+        combination(1 - sigma, clean, sigma, noise)
+    }
+
     /// Samples one image per seed, starting from `Sampler.noise(seeds:elementsPerRow:)`.
     public func sample(_ denoiser: Denoiser, seeds: [UInt64], elementsPerRow: Int,
                        onStep: StepCallback? = nil) throws -> [Float] {
@@ -66,9 +108,14 @@ public struct Sampler {
                    seeds: seeds, elementsPerRow: elementsPerRow, onStep: onStep)
     }
 
-    /// Samples from given starting noise (at σ = 1); `seeds` still drive the ancestral noise.
+    /// Samples from a given start: noise at σ = 1, or (img2img) a sample already at
+    /// `schedule.sigmas[startStep]`, from which only the remaining steps run (the step callback
+    /// counts them from 0). `seeds` still drive the ancestral noise.
     public func sample(_ denoiser: Denoiser, from noise: [Float], seeds: [UInt64], elementsPerRow: Int,
-                       onStep: StepCallback? = nil) throws -> [Float] {
+                       startStep: Int = 0, onStep: StepCallback? = nil) throws -> [Float] {
+        guard (0..<settings.steps).contains(startStep) else {
+            throw SamplingError.invalidInput("start step \(startStep) is not in 0..<\(settings.steps)")
+        }
         guard !seeds.isEmpty, elementsPerRow > 0 else {
             throw SamplingError.invalidInput("need at least one seed and one element per row")
         }
@@ -79,7 +126,7 @@ public struct Sampler {
         let run = Run(denoiser: denoiser,
                       guidance: Guidance(scale: settings.guidanceScale, rescale: settings.guidanceRescale,
                                          interval: settings.guidanceInterval),
-                      sigmas: schedule.sigmas, seeds: seeds, elementsPerRow: elementsPerRow, onStep: onStep)
+                      sigmas: Array(schedule.sigmas[startStep...]), seeds: seeds, elementsPerRow: elementsPerRow, onStep: onStep)
         let eta = settings.effectiveEta
         switch settings.sampler {
         case .euler: return try run.euler(noise)

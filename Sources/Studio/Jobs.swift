@@ -19,13 +19,22 @@ public struct JobSpec: Equatable, Sendable {
     /// A preview every N steps (0 = none) and at most one per this many milliseconds.
     public var previewEvery: Int
     public var previewMinInterval: Int
+    /// img2img: the start picture's path and the strength (1 = from pure noise).
+    public var initImage: String?
+    public var strength: Double
+    /// Variations: one variation seed per seed (empty: none), and how far to move towards it.
+    public var variationSeeds: [UInt64]
+    public var variationStrength: Double
 
     public init(id: Int, prompt: String, negativePrompt: String = "", seeds: [UInt64], sampler: SamplerSettings,
                 fusionWeights: [String: Double] = [:], templateEnabled: [String: Bool] = [:], layers: [String: Int] = [:],
-                previewEvery: Int = 1, previewMinInterval: Int = 0) {
+                previewEvery: Int = 1, previewMinInterval: Int = 0, initImage: String? = nil, strength: Double = 1,
+                variationSeeds: [UInt64] = [], variationStrength: Double = 0) {
         self.id = id; self.prompt = prompt; self.negativePrompt = negativePrompt; self.seeds = seeds
         self.sampler = sampler; self.fusionWeights = fusionWeights; self.templateEnabled = templateEnabled
         self.layers = layers; self.previewEvery = previewEvery; self.previewMinInterval = previewMinInterval
+        self.initImage = initImage; self.strength = strength
+        self.variationSeeds = variationSeeds; self.variationStrength = variationStrength
     }
 }
 

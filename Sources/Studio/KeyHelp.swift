@@ -35,7 +35,7 @@ public enum KeyHelp {
         Section(title: "Settings and encoders", keys: [
             ("Up / Down, k / j", "choose a setting"),
             ("Left / Right, h / l, - / +", "change it (PgUp / PgDn: bigger steps)"),
-            ("Space", "next choice, or switch on / off"),
+            ("Space", "next choice, or switch on / off (on Start strength / Variation str.: drop the start picture / variation seed)"),
             ("0-9, Enter", "type a value (- starts a negative layer): Enter sets it, Esc cancels"),
             ("r", "new random seed (seed row)"),
         ]),
@@ -51,6 +51,8 @@ public enum KeyHelp {
             ("r", "reuse all parameters (prompts, seed, settings, encoders)"),
             ("p", "reuse the prompts only"),
             ("s", "reuse the seed (seed mode becomes fixed)"),
+            ("i", "use this picture as the start of the next generations (img2img at Start strength; i again or Space on that setting removes it)"),
+            ("v", "queue 4 variations of this picture (its parameters and seed, new variation seeds at Variation strength)"),
             ("d, Delete", "delete the picture (asks y / n; it goes to the gallery's trash)"),
             ("u", "undo the last delete"),
             ("/", "search prompts (browser): type, then Enter or Down; Esc clears"),

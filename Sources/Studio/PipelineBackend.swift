@@ -68,6 +68,17 @@ public final class PipelineBackend: GenerationBackend {
         request.seed = spec.seeds.first ?? 0
         request.sampler = spec.sampler
         request.fusionWeights = fusion.allSatisfy { $0 == 1 } ? nil : fusion
+        if let path = spec.initImage, spec.strength < 1 {
+            let picture: RGBImage
+            do { picture = try PNGFile.read(path: path).image } catch { throw StudioModelError("start picture \(path): \(error)") }
+            request.initImage = ImagePipeline.startPicture(picture, size: pipeline.model.config.imageSize)
+            request.strength = spec.strength
+        }
+        if !spec.variationSeeds.isEmpty {
+            guard spec.variationSeeds.count == spec.seeds.count else { throw StudioModelError("one variation seed per seed") }
+            request.variationSeeds = spec.variationSeeds
+            request.variationStrength = spec.variationStrength
+        }
         let warnings = pipeline.encoders.compactMap { $0.promptTokens(spec.prompt).warning }
 
         let start = Date()
@@ -75,8 +86,11 @@ public final class PipelineBackend: GenerationBackend {
             onStep(step + 1, total, previews)
         }
         let elapsed = Date().timeIntervalSince(start) / Double(max(1, spec.seeds.count))
-        let pictures = zip(images, spec.seeds).map { image, seed in
-            (image, settings(spec, request: request, seed: seed, image: image, layers: layers, elapsed: elapsed))
+        let pictures = zip(images, spec.seeds).enumerated().map { i, pair in
+            var g = settings(spec, request: request, seed: pair.1, image: pair.0, layers: layers, elapsed: elapsed)
+            if request.initImage != nil { (g.initImage, g.denoisingStrength) = (spec.initImage, spec.strength) }
+            if !spec.variationSeeds.isEmpty { (g.variationSeed, g.variationStrength) = (spec.variationSeeds[i], spec.variationStrength) }
+            return (pair.0, g)
         }
         return (pictures, warnings)
     }

@@ -39,6 +39,10 @@ public struct StudioSettings: Codable, Equatable, Sendable {
     public var layers: [String: Int] = [:]
     public var lastPrompt: String = ""
     public var lastNegativePrompt: String = ""
+    /// img2img strength used with a start picture (0 = the picture back, 1 = from pure noise).
+    public var startStrength: Double = 0.6
+    /// How far variations move from their picture's seed (A1111 "Variation seed strength").
+    public var variationStrength: Double = 0.2
 
     public init() {}
 
@@ -79,12 +83,15 @@ public struct StudioSettings: Codable, Equatable, Sendable {
         for (k, v) in fusionWeights { fusionWeights[k] = v.isFinite ? min(max(v, 0), 4) : 1 }
         if lastPrompt.utf8.count > 20_000 { lastPrompt = "" }
         if lastNegativePrompt.utf8.count > 20_000 { lastNegativePrompt = "" }
+        startStrength = startStrength.isFinite ? min(max(startStrength, 0), 1) : 0.6
+        variationStrength = variationStrength.isFinite ? min(max(variationStrength, 0), 1) : 0.2
     }
 
     // Tolerant decoding: missing keys take defaults, so old files keep working.
     enum CodingKeys: String, CodingKey {
         case sampler, steps, guidanceScale, shift, guidanceRescale, guidanceLow, guidanceHigh, eta, seedMode, seed, count
         case previewEvery, previewMinInterval, theme, fusionWeights, templateEnabled, layers, lastPrompt, lastNegativePrompt
+        case startStrength, variationStrength
     }
 
     public init(from decoder: Decoder) throws {
@@ -108,6 +115,8 @@ public struct StudioSettings: Codable, Equatable, Sendable {
         fusionWeights = get(.fusionWeights, d.fusionWeights)
         templateEnabled = get(.templateEnabled, d.templateEnabled)
         layers = get(.layers, d.layers)
+        startStrength = get(.startStrength, d.startStrength)
+        variationStrength = get(.variationStrength, d.variationStrength)
         lastPrompt = get(.lastPrompt, d.lastPrompt)
         lastNegativePrompt = get(.lastNegativePrompt, d.lastNegativePrompt)
         clamp()

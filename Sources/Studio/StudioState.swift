@@ -32,6 +32,7 @@ public enum MessageLevel: Sendable { case info, success, warning, error }
 /// The rows of the settings pane.
 public enum SettingRow: CaseIterable, Sendable {
     case sampler, steps, guidance, seedMode, seed, count, shift, rescale, intervalLow, intervalHigh, eta
+    case startStrength, variationStrength
     case previewEvery, previewInterval, theme
 
     public var label: String {
@@ -47,6 +48,8 @@ public enum SettingRow: CaseIterable, Sendable {
         case .intervalLow: return "CFG from σ"
         case .intervalHigh: return "CFG to σ"
         case .eta: return "Eta"
+        case .startStrength: return "Start strength"
+        case .variationStrength: return "Variation str."
         case .previewEvery: return "Preview every"
         case .previewInterval: return "Preview gap"
         case .theme: return "Theme"
@@ -98,6 +101,20 @@ public struct PreviewState: Equatable, Sendable {
     public var caption: String
 }
 
+/// A gallery picture chosen as the start of the next generations (img2img).
+public struct StartPicture: Equatable, Sendable {
+    public var path: String
+    public var shortID: String
+    public init(path: String, shortID: String) { self.path = path; self.shortID = shortID }
+}
+
+/// Variation seeds for the next generation (from reusing a variation picture): picture i gets
+/// variation seed `seed + i`.
+public struct PendingVariation: Equatable, Sendable {
+    public var seed: UInt64
+    public init(seed: UInt64) { self.seed = seed }
+}
+
 /// The whole UI state. Keys go in through `handle(_:)` and worker news through `apply(_:)`;
 /// both return the effects for the app to carry out. No curses, files or threads here.
 public struct StudioState {
@@ -130,6 +147,10 @@ public struct StudioState {
     public var nextJobID = 1
     public var preview: PreviewState?
     public var gallery = GalleryState()
+    /// img2img start picture for the next generations (gallery `i`; Space on "Start strength" clears).
+    public var startPicture: StartPicture?
+    /// Variation seeds for the next generations (reusing a variation picture; Space on "Variation str." clears).
+    public var variation: PendingVariation?
     public var themeNames: [String] = ["dark", "light", "high-contrast"]
     public var message: (text: String, level: MessageLevel) = ("", .info)
     /// Warnings that stay on the status line, ahead of `message`, until F2 dismisses them (a
@@ -373,7 +394,10 @@ public struct StudioState {
         let spec = JobSpec(id: nextJobID, prompt: text, negativePrompt: negative.text, seeds: seeds,
                            sampler: settings.samplerSettings, fusionWeights: settings.fusionWeights,
                            templateEnabled: settings.templateEnabled, layers: settings.layers,
-                           previewEvery: settings.previewEvery, previewMinInterval: settings.previewMinInterval)
+                           previewEvery: settings.previewEvery, previewMinInterval: settings.previewMinInterval,
+                           initImage: startPicture?.path, strength: startPicture == nil ? 1 : settings.startStrength,
+                           variationSeeds: variation.map { v in seeds.indices.map { v.seed &+ UInt64($0) } } ?? [],
+                           variationStrength: variation == nil ? 0 : settings.variationStrength)
         nextJobID += 1
         jobs.append(Job(spec: spec))
         settings.lastPrompt = text
@@ -384,7 +408,8 @@ public struct StudioState {
         let seedText = seeds.count == 1 ? "seed \(base)" : "seeds \(base)…\(seeds.last!)"
         let waiting: String
         if case .loading = model { waiting = " (starts when the model has loaded)" } else { waiting = "" }
-        say("Queued #\(spec.id): \(seedText)\(waiting)", .info)
+        let from = startPicture.map { " from \($0.shortID) at strength \(Self.number(settings.startStrength))" } ?? ""
+        say("Queued #\(spec.id): \(seedText)\(from)\(waiting)", .info)
         return effects
     }
 
@@ -406,6 +431,8 @@ public struct StudioState {
         case .eta:
             guard s.samplerKind.usesEta else { return "n/a (\(s.samplerKind.rawValue))" }
             return s.eta.map(Self.number) ?? "auto (\(Self.number(s.samplerKind.defaultEta)))"
+        case .startStrength: return Self.number(s.startStrength) + (startPicture.map { " from \($0.shortID)" } ?? " (no start)")
+        case .variationStrength: return Self.number(s.variationStrength) + (variation.map { " seed \($0.seed)" } ?? "")
         case .previewEvery: return s.previewEvery == 0 ? "off" : s.previewEvery == 1 ? "every step" : "\(s.previewEvery) steps"
         case .previewInterval: return "\(s.previewMinInterval) ms"
         case .theme: return s.theme
@@ -431,6 +458,12 @@ public struct StudioState {
         case .right, .char("l"), .char("+"), .char("="): return adjust(row, by: 1)
         case .pageDown: return adjust(row, by: -10)
         case .pageUp: return adjust(row, by: 10)
+        case .char(" ") where row == .startStrength:
+            startPicture = nil
+            say("No start picture: generations start from noise.")
+        case .char(" ") where row == .variationStrength:
+            variation = nil
+            say("No variation seed.")
         case .char(" "): return adjust(row, by: 1)
         case .char("r") where row == .seed:
             settings.seed = UInt64.random(in: 0...UInt64(UInt32.max))
@@ -448,6 +481,8 @@ public struct StudioState {
     func editText(_ row: SettingRow) -> String {
         switch row {
         case .eta: return settings.eta.map { Self.number($0) } ?? ""
+        case .startStrength: return Self.number(settings.startStrength)
+        case .variationStrength: return Self.number(settings.variationStrength)
         case .previewInterval: return "\(settings.previewMinInterval)"
         case .previewEvery: return "\(settings.previewEvery)"
         default: return settingValue(row)
@@ -485,6 +520,8 @@ public struct StudioState {
             let cur = settings.eta ?? settings.samplerKind.defaultEta
             let next = ((cur + dir * (big ? 0.5 : 0.1)) * 10).rounded() / 10
             settings.eta = next < 0 ? nil : next
+        case .startStrength: settings.startStrength = ((settings.startStrength + dir * (big ? 0.25 : 0.05)) * 100).rounded() / 100
+        case .variationStrength: settings.variationStrength = ((settings.variationStrength + dir * (big ? 0.25 : 0.05)) * 100).rounded() / 100
         case .previewEvery: settings.previewEvery += Int(dir) * (big ? 5 : 1)
         case .previewInterval: settings.previewMinInterval += Int(dir) * (big ? 500 : 50)
         case .theme:
@@ -541,10 +578,12 @@ public struct StudioState {
                     guard let v = Double(t), v.isFinite, v >= 0 else { return bad() }
                     settings.eta = v
                 }
-            case .guidance, .shift, .rescale, .intervalLow, .intervalHigh:
+            case .guidance, .shift, .rescale, .intervalLow, .intervalHigh, .startStrength, .variationStrength:
                 guard let v = Double(t), v.isFinite else { return bad() }
                 switch row {
                 case .guidance: settings.guidanceScale = v
+                case .startStrength: settings.startStrength = v
+                case .variationStrength: settings.variationStrength = v
                 case .shift: settings.shift = v
                 case .rescale: settings.guidanceRescale = v
                 case .intervalLow: settings.guidanceLow = min(v, settings.guidanceHigh)
@@ -754,6 +793,8 @@ public struct StudioState {
         case .char("r"): return reuse(.all)
         case .char("p"): return reuse(.prompts)
         case .char("s"): return reuse(.seed)
+        case .char("i"): return useAsStart()
+        case .char("v"): return queueVariations()
         case .char("d"), .delete:
             guard let e = gallery.current else { return [] }
             gallery.confirmDelete = e
@@ -775,6 +816,74 @@ public struct StudioState {
         return []
     }
 
+    /// `i`: the chosen picture becomes the start of the next generations (img2img at the
+    /// "Start strength" setting); `i` on the same picture again removes it.
+    public mutating func useAsStart() -> [Effect] {
+        guard let e = gallery.current else { say("No picture chosen.", .warning); return [] }
+        if startPicture?.path == e.path {
+            startPicture = nil
+            say("No start picture: generations start from noise.")
+            return []
+        }
+        startPicture = StartPicture(path: e.path, shortID: e.shortID)
+        say("Start picture \(e.shortID) at strength \(Self.number(settings.startStrength)) (Start strength; Space there removes it). Enter generates from it.", .success)
+        return []
+    }
+
+    /// `v`: four variations of the chosen picture, queued at once: its parameters, its seed, and
+    /// four fresh variation seeds blended in at the "Variation str." setting (the form is kept).
+    public mutating func queueVariations() -> [Effect] {
+        guard let e = gallery.current else { say("No picture chosen.", .warning); return [] }
+        if case .unavailable(let why) = model { say("Cannot generate: \(why)", .error); return [] }
+        let s = e.settings
+        var form = settings
+        Self.load(s, into: &form)
+        let first = UInt64.random(in: 0...UInt64(UInt32.max))
+        let spec = JobSpec(id: nextJobID, prompt: s.prompt, negativePrompt: s.negativePrompt, seeds: Array(repeating: s.seed, count: 4),
+                           sampler: form.samplerSettings, fusionWeights: form.fusionWeights,
+                           templateEnabled: form.templateEnabled, layers: form.layers,
+                           previewEvery: settings.previewEvery, previewMinInterval: settings.previewMinInterval,
+                           initImage: s.initImage, strength: s.initImage == nil ? 1 : s.denoisingStrength ?? 1,
+                           variationSeeds: (0..<4).map { first &+ UInt64($0) }, variationStrength: settings.variationStrength)
+        nextJobID += 1
+        jobs.append(Job(spec: spec))
+        say("Queued #\(spec.id): 4 variations of \(e.shortID) (seed \(s.seed), strength \(Self.number(settings.variationStrength))).", .info)
+        return [.submit(spec)]
+    }
+
+    /// A picture's generation settings in the form's terms (what `r` loads).
+    static func load(_ s: GenerationSettings, into settings: inout StudioSettings) {
+        settings.seed = s.seed
+        settings.seedMode = .fixed
+        settings.steps = s.steps
+        settings.guidanceScale = s.guidanceScale
+        if let k = try? SamplerKind(parsing: s.sampler) { settings.sampler = k.rawValue }
+        if let sh = s.shift { settings.shift = sh }
+        settings.guidanceRescale = s.guidanceRescale ?? 0
+        if let gi = s.guidanceInterval {
+            settings.guidanceLow = 1 - gi.end
+            settings.guidanceHigh = 1 - gi.start
+        } else {
+            settings.guidanceLow = 0; settings.guidanceHigh = 1
+        }
+        settings.eta = s.extra["Eta"].flatMap(Double.init)
+        settings.count = 1
+        for (id, w) in s.fusionWeights { settings.fusionWeights[id] = w }
+        for (id, t) in s.templates { settings.templateEnabled[id] = t.instruction }
+        if let l = s.layer {
+            for id in Set(s.templates.keys).union(s.fusionWeights.keys) { settings.layers[id] = l }
+        }
+        if let layers = s.extra["Layers"] {
+            for part in layers.split(separator: ",") {
+                let kv = part.split(separator: "=")
+                if kv.count == 2, let v = Int(kv[1]) { settings.layers[String(kv[0])] = v }
+            }
+        }
+        if let d = s.denoisingStrength, s.initImage != nil { settings.startStrength = d }
+        if let v = s.variationStrength, s.variationSeed != nil { settings.variationStrength = v }
+        settings.clamp()
+    }
+
     /// Loads a gallery picture's parameters into the form and returns to the main screen.
     public mutating func reuse(_ kind: ReuseKind) -> [Effect] {
         guard let e = gallery.current else { say("No picture chosen.", .warning); return [] }
@@ -791,34 +900,16 @@ public struct StudioState {
         case .all:
             prompt.setText(s.prompt)
             negative.setText(s.negativePrompt)
-            settings.seed = s.seed
-            settings.seedMode = .fixed
-            settings.steps = s.steps
-            settings.guidanceScale = s.guidanceScale
-            if let k = try? SamplerKind(parsing: s.sampler) { settings.sampler = k.rawValue }
-            if let sh = s.shift { settings.shift = sh }
-            settings.guidanceRescale = s.guidanceRescale ?? 0
-            if let gi = s.guidanceInterval {
-                settings.guidanceLow = 1 - gi.end
-                settings.guidanceHigh = 1 - gi.start
-            } else {
-                settings.guidanceLow = 0; settings.guidanceHigh = 1
+            Self.load(s, into: &settings)
+            // The start picture and variation seed too, so Enter makes the same picture again.
+            startPicture = s.initImage.map { path in
+                StartPicture(path: path, shortID: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.split(separator: "-").last.map(String.init) ?? path)
             }
-            settings.eta = s.extra["Eta"].flatMap(Double.init)
-            settings.count = 1
-            for (id, w) in s.fusionWeights { settings.fusionWeights[id] = w }
-            for (id, t) in s.templates { settings.templateEnabled[id] = t.instruction }
-            if let l = s.layer {
-                for id in Set(s.templates.keys).union(s.fusionWeights.keys) { settings.layers[id] = l }
-            }
-            if let layers = s.extra["Layers"] {
-                for part in layers.split(separator: ",") {
-                    let kv = part.split(separator: "=")
-                    if kv.count == 2, let v = Int(kv[1]) { settings.layers[String(kv[0])] = v }
-                }
-            }
-            settings.clamp()
-            say("Parameters of \(e.shortID) loaded (seed \(s.seed), fixed). Enter generates it again.", .success)
+            variation = s.variationSeed.map { PendingVariation(seed: $0) }
+            var also = ""
+            if let p = startPicture { also += ", start picture \(p.shortID) at \(Self.number(settings.startStrength))" }
+            if let v = variation { also += ", variation seed \(v.seed) at \(Self.number(settings.variationStrength))" }
+            say("Parameters of \(e.shortID) loaded (seed \(s.seed), fixed\(also)). Enter generates it again.", .success)
         }
         screen = .main
         focus = .prompt

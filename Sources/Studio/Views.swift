@@ -80,13 +80,13 @@ public enum StudioView {
         if s.gallery.confirmDelete != nil { return "y deletes · any other key keeps" }
         if s.edit != nil { return "Enter sets · Esc cancels" }
         if s.screen == .gallery {
-            return s.gallery.searching ? "type to search · Enter results · Esc clears" : "r reuse · d delete · / search · Esc back"
+            return s.gallery.searching ? "type to search · Enter results · Esc clears" : "r reuse · i start · v variations · d delete · / search · Esc back"
         }
         switch s.focus {
         case .prompt, .negative: return "Enter queue · Alt+Enter newline · Tab next · F1 help"
         case .settings, .encoders: return "←→ change · ↑↓ choose · ? help"
         case .queue: return "x cancel · r again · c clear · ? help"
-        case .gallery: return "Enter browse · r reuse · d delete · g gallery"
+        case .gallery: return "Enter browse · r reuse · i start · v variations · g gallery"
         }
     }
 
@@ -496,7 +496,7 @@ public enum StudioView {
                 y += 1
             }
         }
-        c.put(inner.maxY - 1, inner.x + 1, TextWidth.truncate("r reuse · p prompts · s seed · d delete · u undo", to: inner.width - 2), role: .dim)
+        c.put(inner.maxY - 1, inner.x + 1, TextWidth.truncate("r reuse · p prompts · s seed · i start · v variations · d delete · u undo", to: inner.width - 2), role: .dim)
     }
 
     // MARK: Help

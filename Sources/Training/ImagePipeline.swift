@@ -28,6 +28,15 @@ public struct GenerationRequest: Sendable {
     public var sampler = SamplerSettings(sampler: .euler, steps: 24, shift: 1, guidanceScale: 4)
     /// Per encoder, in the model's branch order: 1 = as trained, 0 = off.
     public var fusionWeights: [Float]? = nil
+    /// img2img: the start picture as planar RGB in [−1, 1] at the model's size
+    /// (`ImagePipeline.startPicture`), noised to the σ of the step `strength` selects; only the
+    /// steps from there run. Strength 1 (or no picture) is plain txt2img, 0 gives the picture back.
+    public var initImage: [Float]? = nil
+    public var strength: Double = 1
+    /// A1111's variation seeds: one per seed (empty: none); each picture's noise is slerped from
+    /// its seed's towards its variation seed's by `variationStrength`.
+    public var variationSeeds: [UInt64] = []
+    public var variationStrength: Double = 0
     public init(prompt: String) { self.prompt = prompt }
 }
 
@@ -128,12 +137,35 @@ public final class ImagePipeline: @unchecked Sendable {
         let sampler = try Sampler(settings: request.sampler)
         let n = model.geometry.pixelsPerImage
         let size = model.config.imageSize
-        let out = try sampler.sample(denoiser, seeds: seeds, elementsPerRow: n) { info in
+        guard request.variationSeeds.isEmpty || request.variationSeeds.count == B else {
+            throw TrainingError("expected \(B) variation seeds, got \(request.variationSeeds.count)")
+        }
+        guard (0...1).contains(request.variationStrength), (0...1).contains(request.strength) else {
+            throw TrainingError("strengths must be between 0 and 1")
+        }
+        var start = request.variationSeeds.isEmpty ? Sampler.noise(seeds: seeds, elementsPerRow: n)
+            : Sampler.variationNoise(seeds: seeds, variationSeeds: request.variationSeeds, strength: request.variationStrength, elementsPerRow: n)
+        var startStep = 0
+        if let clean = request.initImage, request.strength < 1 {
+            guard clean.count == n else { throw TrainingError("the start picture has \(clean.count) values, the model takes \(n)") }
+            startStep = sampler.startStep(strength: request.strength)
+            let batch = Array((0..<B).map { _ in clean }.joined())
+            // Strength 0: nothing to run, the picture itself.
+            if startStep == request.sampler.steps { return (0..<B).map { _ in Self.picture(clean, size: size) } }
+            start = Sampler.noised(batch, noise: start, sigma: sampler.schedule.sigmas[startStep])
+        }
+        let out = try sampler.sample(denoiser, from: start, seeds: seeds, elementsPerRow: n, startStep: startStep) { info in
             guard let onStep else { return true }
             let previews = (0..<B).map { Self.picture(Array(info.denoised[($0 * n)..<(($0 + 1) * n)]), size: size) }
             return onStep(info.step, info.steps, previews)
         }
         return (0..<B).map { Self.picture(Array(out[($0 * n)..<(($0 + 1) * n)]), size: size) }
+    }
+
+    /// A picture as an img2img start for a model of `size`×`size`: the largest centred square,
+    /// area-averaged (as training pictures are), planar RGB in [−1, 1].
+    public static func startPicture(_ image: RGBImage, size: Int) -> [Float] {
+        ImageFolderDataset.planar(ImageFolderDataset.resample(image, to: size))
     }
 
     /// Planar RGB in [−1, 1] → 8-bit RGB.

@@ -58,6 +58,27 @@ func parseGuidanceInterval(_ text: String?) throws -> Sampling.GuidanceInterval 
     return Sampling.GuidanceInterval(low: low, high: high)
 }
 
+/// The settings a picture made with `request` by `pipeline` is recorded with (PNG metadata, gallery),
+/// as `generate` and `grid` write them; callers add the time taken and img2img / variation fields.
+func recordedSettings(_ pipeline: ImagePipeline, request: GenerationRequest, seed: UInt64, image: RGBImage) -> GenerationSettings {
+    let s = request.sampler
+    var settings = GenerationSettings(prompt: request.prompt, negativePrompt: request.negativePrompt, seed: seed, steps: s.steps,
+                                      guidanceScale: s.guidanceScale, sampler: s.sampler.rawValue, width: image.width, height: image.height)
+    settings.fusionWeights = Dictionary(uniqueKeysWithValues: pipeline.encoders.enumerated().map { ($1.id, Double(request.fusionWeights?[$0] ?? 1)) })
+    settings.templates = Dictionary(uniqueKeysWithValues: pipeline.encoders.map { ($0.id, PromptTemplateSetting(instruction: $0.template.enabled, text: $0.template.text)) })
+    settings.layer = pipeline.layers.first
+    if Set(pipeline.layers).count > 1 {
+        settings.extra["Layers"] = zip(pipeline.encoders, pipeline.layers).map { "\($0.id)=\($1)" }.sorted().joined(separator: ",")
+    }
+    settings.modelID = pipeline.modelID
+    settings.shift = s.shift
+    if s.guidanceInterval != .always {
+        settings.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: s.guidanceInterval.low, sigmaHigh: s.guidanceInterval.high)
+    }
+    settings.appVersion = LIDiT.version
+    return settings
+}
+
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -78,6 +99,13 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Model file (default: the trained default model).") var model: String?
     @Flag(help: "Do not save to the gallery.") var noGallery = false
     @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text); results are identical for any count).") var threads: Int?
+    @Option(help: "img2img: start from this PNG (centre square, resized to the model's size).") var initImage: String?
+    @Option(parsing: .unconditional, help: "img2img: how much to change the start picture (\(Bounds.strength.text), default 0.75; 0 = the picture back, 1 = from pure noise, the txt2img picture of the seed).")
+    var strength: Double?
+    @Option(parsing: .unconditional, help: "Variations of this seed: every picture blends its noise with that of its own seed (--seed S, S+1, ...; A1111's variation seed).")
+    var variationOf: UInt64?
+    @Option(parsing: .unconditional, help: "How far variations move from --variation-of (\(Bounds.variationStrength.text), default 0.2; 0 = that seed's picture).")
+    var variationStrength: Double?
 
     func validate() throws {
         try Bounds.steps.check(steps)
@@ -85,6 +113,10 @@ struct GenerateCommand: ParsableCommand {
         try Bounds.shift.check(shift)
         try Bounds.count.check(count)
         try Bounds.threads.check(threads)
+        try Bounds.strength.check(strength)
+        try Bounds.variationStrength.check(variationStrength)
+        if strength != nil && initImage == nil { throw ValidationError("--strength needs --init-image") }
+        if variationStrength != nil && variationOf == nil { throw ValidationError("--variation-strength needs --variation-of") }
         guard prompt.utf8.count <= Bounds.promptBytes else { throw ValidationError("the prompt is longer than \(Bounds.promptBytes) bytes") }
         guard negative.utf8.count <= Bounds.promptBytes else { throw ValidationError("the negative prompt is longer than \(Bounds.promptBytes) bytes") }
     }
@@ -106,6 +138,11 @@ struct GenerateCommand: ParsableCommand {
         do { try request.sampler.validate() } catch { throw CLIError("\(error)") }
         // Everything that can fail without generating fails before the model is even read.
         for i in 0..<count { if let path = outputPath(i) { do { try OutputFile.check(path) } catch { throw CLIError("-o: \(error)") } } }
+        var startPicture: (path: String, image: RGBImage)?
+        if let initImage {
+            let path = URL(fileURLWithPath: initImage).standardizedFileURL.path
+            do { startPicture = (path, try PNGFile.read(path: path).image) } catch { throw CLIError("--init-image \(initImage): \(error)") }
+        }
         var store: GalleryStore?
         if !noGallery {
             let root = GalleryStore.defaultRoot()
@@ -114,7 +151,12 @@ struct GenerateCommand: ParsableCommand {
         let pipeline = try loadPipeline(model)
         request.fusionWeights = try parseFusion(fusion, encoders: pipeline.encoders.map(\.id))
         let base = seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
-        let seeds = (0..<count).map { base &+ UInt64($0) }
+        // With --variation-of every picture has that seed, and its own seed is the variation seed.
+        let ownSeeds = (0..<count).map { base &+ UInt64($0) }
+        let seeds = variationOf.map { v in ownSeeds.map { _ in v } } ?? ownSeeds
+        if let startPicture { request.initImage = ImagePipeline.startPicture(startPicture.image, size: pipeline.model.config.imageSize) }
+        let strength = self.strength ?? 0.75, variationStrength = self.variationStrength ?? 0.2
+        request.strength = strength
         for w in pipeline.encoders.flatMap({ $0.promptTokens(prompt).warning.map { [$0] } ?? [] }) {
             FileHandle.standardError.write(Data("lidit: warning: \(TerminalText.safe(w))\n".utf8))
         }
@@ -124,26 +166,19 @@ struct GenerateCommand: ParsableCommand {
             let start = Date()
             let image: RGBImage
             do {
-                image = try pipeline.generate(request, seeds: [s]) { step, total, _ in
+                var one = request
+                if variationOf != nil { (one.variationSeeds, one.variationStrength) = ([ownSeeds[i]], variationStrength) }
+                image = try pipeline.generate(one, seeds: [s]) { step, total, _ in
                     let which = count == 1 ? "" : "picture \(i + 1)/\(count) "
                     FileHandle.standardError.write(Data("\rlidit: \(which)step \(step + 1)/\(total)".utf8))
                     return true
                 }[0]
             } catch let e as TrainingError { throw CLIError(e.description) }
             FileHandle.standardError.write(Data("\n".utf8))
-            var settings = GenerationSettings(prompt: prompt, negativePrompt: negative, seed: s, steps: steps,
-                                              guidanceScale: cfg, sampler: kind.rawValue, width: image.width, height: image.height)
-            settings.fusionWeights = Dictionary(uniqueKeysWithValues: pipeline.encoders.enumerated().map { ($1.id, Double(request.fusionWeights?[$0] ?? 1)) })
-            settings.templates = Dictionary(uniqueKeysWithValues: pipeline.encoders.map { ($0.id, PromptTemplateSetting(instruction: $0.template.enabled, text: $0.template.text)) })
-            settings.layer = pipeline.layers.first
-            settings.modelID = pipeline.modelID
-            settings.shift = shift
-            let interval = request.sampler.guidanceInterval
-            if interval != .always {
-                settings.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: interval.low, sigmaHigh: interval.high)
-            }
+            var settings = recordedSettings(pipeline, request: request, seed: s, image: image)
+            if let startPicture { (settings.initImage, settings.denoisingStrength) = (startPicture.path, strength) }
+            if variationOf != nil { (settings.variationSeed, settings.variationStrength) = (ownSeeds[i], variationStrength) }
             settings.elapsedSeconds = Date().timeIntervalSince(start)
-            settings.appVersion = LIDiT.version
             if let store {
                 do { print(try store.save(image: image, settings: settings).path) } catch { throw CLIError("\(error)") }
             }

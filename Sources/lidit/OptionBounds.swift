@@ -43,6 +43,8 @@ enum Bounds {
     static let textTokens = OptionBounds("--text-tokens", 1...4096)
     static let previewEvery = OptionBounds("--preview-every", 0...100)
     static let previewInterval = OptionBounds("--preview-interval", 0...5000)
+    static let strength = OptionBounds("--strength", 0.0...1.0)
+    static let variationStrength = OptionBounds("--variation-strength", 0.0...1.0)
     /// Prompts (generate, eval prompt files): longer ones would take minutes to tokenize and encode.
     static let promptBytes = 20_000
 }

@@ -26,6 +26,26 @@ final class A1111ParametersTests: XCTestCase {
         XCTAssertEqual(A1111Parameters.settings(from: text), s)
     }
 
+    /// img2img and variation settings under A1111's own labels, read back from text and JSON.
+    func testImg2ImgAndVariationRoundTrip() throws {
+        var s = fullSettings()
+        s.initImage = "/pictures/start, v2.png"
+        s.denoisingStrength = 0.35
+        s.variationSeed = 12
+        s.variationStrength = 0.25
+        let text = A1111Parameters.format(s)
+        XCTAssertTrue(text.contains("Variation seed: 12, Variation seed strength: 0.25, Denoising strength: 0.35"), text)
+        XCTAssertTrue(text.contains("Init image: \"/pictures/start, v2.png\""), text)
+        XCTAssertEqual(A1111Parameters.settings(from: text), s)
+        XCTAssertEqual(try GenerationSettings.fromJSON(s.jsonString()), s)
+        // An A1111 img2img picture's labels land in the fields, not in `extra`.
+        let a1111 = A1111Parameters.settings(from: "cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: 512x512, Denoising strength: 0.75, Variation seed: 99, Variation seed strength: 0.1")
+        XCTAssertEqual(a1111.denoisingStrength, 0.75)
+        XCTAssertEqual(a1111.variationSeed, 99)
+        XCTAssertEqual(a1111.variationStrength, 0.1)
+        XCTAssertTrue(a1111.extra.isEmpty, "\(a1111.extra)")
+    }
+
     func testRoundTripEverySampler() {
         for (name, label) in SamplerNames.table {
             var s = GenerationSettings(prompt: "x", seed: 7, sampler: name, created: Date(timeIntervalSince1970: 1000))
