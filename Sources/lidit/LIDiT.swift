@@ -12,7 +12,7 @@ struct LIDiT: ParsableCommand {
         discussion: "Run without a subcommand to open the studio.",
         version: version,
         subcommands: [StudioCommand.self, GenerateCommand.self, EvalCommand.self, TrainCommand.self, EncodeCommand.self, ShowCommand.self, GalleryCommand.self,
-                      ModelsCommand.self, BenchCommand.self, DatasetCommand.self, DebugCommand.self],
+                      ModelsCommand.self, BenchCommand.self, DatasetCommand.self, DebugCommand.self, GridCommand.self],
         defaultSubcommand: StudioCommand.self
     )
 }
