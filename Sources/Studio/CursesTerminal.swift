@@ -20,6 +20,10 @@ final class CursesTerminal {
     private var renderCache: [String: RenderedPicture] = [:]
     private var renderOrder: [String] = []
     private var paneOrigin: (top: Int, left: Int)?
+    /// kitty: the pictures placed now and their image ids (kitty keeps them above the text until
+    /// they are deleted, so every one that leaves the screen is deleted by id, and all on exit).
+    private var kittyShown: [(DrawnPicture, Int)] = []
+    private var nextKittyID = Int(getpid() & 0xFFFF) << 12 + 1
     private var cursorVisible: Int32 = -1
 
     struct DrawnPicture: Equatable {
@@ -61,6 +65,7 @@ final class CursesTerminal {
     func end() {
         guard !ended else { return }
         ended = true
+        if capabilities.graphics == .kitty { writeAll(passedThrough(InlineImages.kittyDelete(id: nil))); kittyShown = [] }
         curs_set(1)
         endwin()
         if let s = screen { delscreen(s) }
@@ -211,10 +216,14 @@ final class CursesTerminal {
         wnoutrefresh(stdscr)
         doupdate()
         var out = ""
-        for (d, pic) in drawn {
-            let same = lastDrawn.contains(d)
-            let touched = (d.area.y..<d.area.maxY).contains { invalidRows.contains($0) }
-            if repaintAll || !same || touched { out += bytes(for: pic, at: d.area) }
+        if capabilities.graphics == .kitty {
+            out = kittyUpdate(drawn, repaintAll: repaintAll)
+        } else {
+            for (d, pic) in drawn {
+                let same = lastDrawn.contains(d)
+                let touched = (d.area.y..<d.area.maxY).contains { invalidRows.contains($0) }
+                if repaintAll || !same || touched { out += bytes(for: pic, at: d.area) }
+            }
         }
         if !out.isEmpty { writeAll(out) }
         lastDrawn = drawn.map(\.0)
@@ -268,10 +277,48 @@ final class CursesTerminal {
         return r
     }
 
+    /// kitty pictures live above the text: a picture that stays is left alone, a new one is
+    /// transmitted and placed under a fresh id, and only then are the ones that left deleted (so
+    /// nothing blinks and nothing is left behind). A full repaint (resize, Ctrl+L) replaces all.
+    private func kittyUpdate(_ drawn: [(DrawnPicture, RenderedPicture)], repaintAll: Bool) -> String {
+        var out = ""
+        var keep: [(DrawnPicture, Int)] = []
+        var stale: [Int] = []
+        for (d, id) in kittyShown {
+            if !repaintAll, drawn.contains(where: { $0.0 == d }) { keep.append((d, id)) } else { stale.append(id) }
+        }
+        for (d, pic) in drawn where !keep.contains(where: { $0.0 == d }) {
+            guard let png = pic.png else { continue }
+            let id = nextKittyID
+            nextKittyID += 1
+            out += InlineImages.kittyTransmit(png, id: id, passthrough: capabilities.sixelPassthrough)
+            out += positioned(InlineImages.kittyPlace(id: id), at: d.area)
+            keep.append((d, id))
+        }
+        for id in stale { out += passedThrough(InlineImages.kittyDelete(id: id)) }
+        kittyShown = keep
+        return out
+    }
+
+    /// `s` written at a cell (1-based in the escape), the cursor saved and restored around it; in
+    /// tmux passed through to the outer terminal at the pane's offset.
+    private func positioned(_ s: String, at area: Rect) -> String {
+        if capabilities.sixelPassthrough == .tmux {
+            let o = paneOrigin ?? (0, 0)
+            return SixelEncoder.wrapForTmux(s, outerRow: o.top + area.y + 1, outerColumn: o.left + area.x + 1)
+        }
+        return "\u{1B}7\u{1B}[\(area.y + 1);\(area.x + 1)H" + s + "\u{1B}8"
+    }
+
+    private func passedThrough(_ s: String) -> String {
+        capabilities.sixelPassthrough == .tmux ? SixelEncoder.wrapForTmux(s) : s
+    }
+
     /// The bytes that draw a picture at a cell area, leaving curses' cursor where it was.
     private func bytes(for pic: RenderedPicture, at area: Rect) -> String {
         switch pic.mode {
-        case .none: return ""
+        case .none, .kitty: return ""
+        case .iterm: return positioned(pic.text, at: area)
         case .blocks:
             var s = "\u{1B}7"
             for (i, line) in pic.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i < area.height {

@@ -10,6 +10,11 @@ public enum GraphicsMode: String, Sendable, Equatable, CaseIterable {
     case sixel
     /// Colored `▀` half blocks (two pixels per text cell).
     case blocks
+    /// The kitty graphics protocol (kitty, Ghostty, WezTerm, Konsole): PNG in APC chunks, drawn
+    /// above the text until deleted.
+    case kitty
+    /// iTerm2's inline images (iTerm2, WezTerm, VS Code): PNG in one OSC 1337, in the cells like text.
+    case iterm
     /// No pictures (TERM=dumb, not a terminal, or switched off).
     case none
 }
@@ -222,6 +227,10 @@ public struct TerminalCapabilities: Sendable, Equatable {
         if let o = graphicsOverride(env) {
             graphics = o
             notes.append("LIDIT_GRAPHICS=\(o.rawValue)")
+            if o == .kitty || o == .iterm, mux == .tmux {
+                passthrough = .tmux
+                notes.append("\(o.rawValue) passed through tmux (needs `set -g allow-passthrough on`)")
+            }
             if o == .sixel, mux != .none, !(replies?.hasSixelAttribute ?? false) {
                 passthrough = mux == .tmux ? .tmux : .screen
                 notes.append(mux == .tmux ? "sixel passed through tmux (needs `set -g allow-passthrough on`)"
@@ -230,6 +239,16 @@ public struct TerminalCapabilities: Sendable, Equatable {
         } else if term == "dumb" || term.isEmpty || !isTerminal {
             graphics = .none
             notes.append(term == "dumb" ? "TERM=dumb" : (term.isEmpty ? "TERM unset" : "not a terminal"))
+        } else if let inline = inlineProtocol(env) {
+            // kitty and iTerm2 also answer DA1 (kitty without sixel), so their own variables come first.
+            graphics = inline
+            if mux == .tmux {
+                passthrough = .tmux
+                notes.append("\(inline.rawValue) from the environment, passed through tmux (needs `set -g allow-passthrough on`)")
+            } else {
+                notes.append("\(inline.rawValue) from the environment")
+            }
+            if mux == .screen { graphics = .blocks; notes.append("screen cannot pass \(inline.rawValue) pictures") }
         } else if let r = replies, r.deviceAttributes != nil {
             if r.hasSixelAttribute {
                 graphics = .sixel
@@ -272,6 +291,8 @@ public struct TerminalCapabilities: Sendable, Equatable {
     static func graphicsOverride(_ env: [String: String]) -> GraphicsMode? {
         switch (env["LIDIT_GRAPHICS"] ?? "").lowercased() {
         case "sixel": return .sixel
+        case "kitty": return .kitty
+        case "iterm", "iterm2": return .iterm
         case "blocks", "block", "halfblocks", "ansi": return .blocks
         case "none", "off", "0": return GraphicsMode.none
         default: return nil
@@ -288,6 +309,18 @@ public struct TerminalCapabilities: Sendable, Equatable {
     static func plausibleCell(_ ws: (rows: Int, cols: Int, xpx: Int, ypx: Int)?) -> PixelSize? {
         guard let w = ws, w.cols > 0, w.rows > 0, w.xpx >= 2 * w.cols, w.ypx >= 4 * w.rows else { return nil }
         return PixelSize(width: w.xpx / w.cols, height: w.ypx / w.rows)
+    }
+
+    /// kitty's protocol or iTerm2's from the terminal's own variables (inherited inside tmux):
+    /// kitty (`TERM=xterm-kitty`, `KITTY_WINDOW_ID`), Ghostty (`TERM_PROGRAM=ghostty`,
+    /// `TERM=xterm-ghostty`); iTerm2 (`TERM_PROGRAM=iTerm.app`, `LC_TERMINAL=iTerm2`).
+    static func inlineProtocol(_ env: [String: String]) -> GraphicsMode? {
+        let term = env["TERM"] ?? "", program = env["TERM_PROGRAM"] ?? ""
+        if term == "xterm-kitty" || !(env["KITTY_WINDOW_ID"] ?? "").isEmpty || program == "ghostty" || term == "xterm-ghostty" {
+            return .kitty
+        }
+        if program == "iTerm.app" || env["LC_TERMINAL"] == "iTerm2" { return .iterm }
+        return nil
     }
 
     /// Terminals known to draw sixel, for when they do not answer DA1 in time.

@@ -1,3 +1,4 @@
+import Foundation
 import ImageIO
 
 /// A picture ready to be written to the terminal.
@@ -11,6 +12,8 @@ public struct RenderedPicture: Sendable, Equatable {
     /// The drawn size in pixels (sixel) or half-block pixels.
     public var pixelWidth: Int
     public var pixelHeight: Int
+    /// kitty and iTerm2: the PNG shown (already upscaled), for callers that place it themselves.
+    public var png: Data? = nil
 }
 
 /// Fits a picture into a cell area and renders it the way the terminal can show it.
@@ -33,6 +36,22 @@ public enum TerminalPicture {
             let lines = HalfBlockRenderer.renderExact(fitted, colorMode: caps.colorMode)
             return RenderedPicture(text: lines.joined(separator: "\n"), mode: .blocks, columns: fitted.width,
                                    rows: lines.count, pixelWidth: fitted.width, pixelHeight: fitted.height)
+        case .kitty, .iterm:
+            // A whole-number upscale (at most 8) of the picture fitted into the cell area.
+            let maxW = cols * caps.cellSize.width, maxH = rows * caps.cellSize.height
+            var img = ImageOps.flattened(image)
+            if img.width > maxW || img.height > maxH { img = ImageOps.fit(img, maxWidth: maxW, maxHeight: maxH) }
+            let factor = scale.map { max(1, $0) }
+                ?? ImageOps.upscaleFactor(width: img.width, height: img.height, maxWidth: maxW, maxHeight: maxH, maxUpscale: 8)
+            let shown = factor > 1 ? ImageOps.upscale(img, factor: factor) : img
+            let png = try InlineImages.png(shown)
+            let text = m == .kitty
+                ? InlineImages.kittyTransmit(png, id: 1, passthrough: caps.sixelPassthrough) + wrap(InlineImages.kittyPlace(id: 1), caps)
+                : wrap(InlineImages.iterm(png, width: shown.width, height: shown.height), caps)
+            return RenderedPicture(text: text, mode: m,
+                                   columns: (shown.width + caps.cellSize.width - 1) / caps.cellSize.width,
+                                   rows: (shown.height + caps.cellSize.height - 1) / caps.cellSize.height,
+                                   pixelWidth: shown.width, pixelHeight: shown.height, png: png)
         case .sixel:
             var maxW = cols * caps.cellSize.width, maxH = rows * caps.cellSize.height
             if let limit = caps.sixelMaxSize, limit.width > 0, limit.height > 0 {
@@ -50,5 +69,9 @@ public enum TerminalPicture {
                                    rows: (ph + caps.cellSize.height - 1) / caps.cellSize.height,
                                    pixelWidth: pw, pixelHeight: ph)
         }
+    }
+
+    static func wrap(_ s: String, _ caps: TerminalCapabilities) -> String {
+        caps.sixelPassthrough == .tmux ? SixelEncoder.wrapForTmux(s) : s
     }
 }

@@ -6,11 +6,13 @@ import TerminalGraphics
 
 /// `--sixel` / `--blocks`: how to draw, overriding detection.
 enum PictureModeFlag: String, EnumerableFlag {
-    case sixel, blocks
+    case sixel, kitty, iterm, blocks
 
     static func help(for value: PictureModeFlag) -> ArgumentHelp? {
         switch value {
         case .sixel: return "Draw with sixel graphics, whatever the terminal reports."
+        case .kitty: return "Draw with the kitty graphics protocol (kitty, Ghostty, WezTerm, Konsole)."
+        case .iterm: return "Draw with iTerm2 inline images (iTerm2, WezTerm, VS Code)."
         case .blocks: return "Draw with colored half blocks (works in any color terminal)."
         }
     }
@@ -66,14 +68,22 @@ enum TerminalOutput {
         let mode: GraphicsMode
         switch options.mode {
         case .sixel?: mode = .sixel
+        case .kitty?: mode = .kitty
+        case .iterm?: mode = .iterm
         case .blocks?: mode = .blocks
         case nil: mode = caps.graphics
         }
         if mode == .none {
-            warn("this terminal cannot show pictures (\(caps.notes.last ?? "no terminal")); use --blocks or --sixel")
+            warn("this terminal cannot show pictures (\(caps.notes.last ?? "no terminal")); use --blocks, --sixel, --kitty or --iterm")
             return
         }
         var c = caps
+        if mode == .kitty || mode == .iterm {
+            // tmux draws neither: the picture goes through to the outer terminal.
+            if caps.multiplexer == .tmux { c.sixelPassthrough = .tmux }
+            try printInline(image, mode: mode, capabilities: c, options: options)
+            return
+        }
         if mode == .sixel, options.mode == .sixel, caps.graphics != .sixel, caps.multiplexer != .none, caps.sixelPassthrough == .none {
             // Forced sixel inside a multiplexer that does not draw it: pass it through.
             c.sixelPassthrough = caps.multiplexer == .tmux ? .tmux : .screen
@@ -90,6 +100,41 @@ enum TerminalOutput {
             throw CLIError("cannot draw the picture: \(error)")
         }
         writeStdout(rendered.text + "\n")
+    }
+
+    /// kitty or iTerm2: the rows are reserved first (kitty keeps the cursor where it is, and in
+    /// tmux the picture goes to the outer terminal at the pane's cursor), then the cursor moves
+    /// below the picture. kitty gets a fresh image id, so earlier pictures stay.
+    static func printInline(_ image: RGBImage, mode: GraphicsMode, capabilities caps: TerminalCapabilities, options: PictureOptions) throws {
+        var inner = caps
+        inner.sixelPassthrough = .none
+        let r: RenderedPicture
+        do {
+            r = try TerminalPicture.render(image, capabilities: inner, mode: mode, maxColumns: options.width,
+                                           maxRows: options.height ?? max(4, caps.rows - 2), scale: options.scale)
+        } catch {
+            throw CLIError("cannot draw the picture: \(error)")
+        }
+        guard let png = r.png else { return }
+        let id = Int.random(in: 1...0x7FFF_FFFF)
+        let tmux = caps.sixelPassthrough == .tmux
+        let transmit = mode == .kitty ? InlineImages.kittyTransmit(png, id: id, passthrough: caps.sixelPassthrough) : ""
+        let body = mode == .kitty ? InlineImages.kittyPlace(id: id) : InlineImages.iterm(png, width: r.pixelWidth, height: r.pixelHeight)
+        writeStdout(String(repeating: "\n", count: r.rows) + "\u{1B}[\(r.rows)A")
+        if tmux {
+            writeStdout(transmit)
+            let tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+            defer { if tty >= 0 { close(tty) } }
+            if isatty(STDOUT_FILENO) != 0, tty >= 0, let pos = TerminalCapabilities.cursorPosition(fd: tty),
+               let origin = TerminalCapabilities.tmuxPaneOrigin() {
+                writeStdout(SixelEncoder.wrapForTmux(body, outerRow: origin.top + pos.row, outerColumn: origin.left + pos.col))
+            } else {
+                writeStdout(SixelEncoder.wrapForTmux(body))
+            }
+        } else {
+            writeStdout(transmit + "\u{1B}7" + body + "\u{1B}8")
+        }
+        writeStdout(String(repeating: "\n", count: r.rows))
     }
 
     /// tmux without sixel of its own: reserve the rows in the pane, then pass the picture to the
@@ -146,6 +191,8 @@ enum TerminalOutput {
         if let r = s.guidanceRescale { line("CFG rescale:", number(r)) }
         if let g = s.guidanceInterval { line("CFG interval:", "\(number(g.start))–\(number(g.end))") }
         if let sh = s.shift { line("Shift:", number(sh)) }
+        if let v = s.variationSeed { line("Variation:", "seed \(v), strength \(s.variationStrength.map(number) ?? "?")") }
+        if let d = s.denoisingStrength { line("Start:", "\(s.initImage ?? "?") at strength \(number(d))") }
         if let t = s.elapsedSeconds { line("Time:", String(format: "%.2f s", t)) }
         if s.created.timeIntervalSince1970 > 0 { line("Created:", ISO8601DateFormatter().string(from: s.created)) }
         if let v = s.appVersion { line("Version:", "lidit \(v)") }
@@ -166,11 +213,14 @@ enum TerminalOutput {
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Print a PNG in the terminal (sixel where the terminal has it, else half blocks).",
+        abstract: "Print a PNG in the terminal (kitty or iTerm2 pictures, sixel, else half blocks).",
         discussion: """
-            Detection can be overridden with LIDIT_GRAPHICS=sixel|blocks|none, LIDIT_CELL_SIZE=WxH \
-            (pixels of one text cell) and LIDIT_COLOR=truecolor|256. Inside tmux without sixel support, \
-            --sixel passes the image through to the outer terminal (needs `set -g allow-passthrough on`).
+            kitty's graphics protocol is used in kitty and Ghostty (TERM=xterm-kitty, KITTY_WINDOW_ID, \
+            TERM_PROGRAM=ghostty), iTerm2's inline images in iTerm2 (TERM_PROGRAM=iTerm.app, \
+            LC_TERMINAL=iTerm2), sixel where the terminal reports it. Detection can be overridden with \
+            LIDIT_GRAPHICS=kitty|iterm|sixel|blocks|none, LIDIT_CELL_SIZE=WxH (pixels of one text cell) \
+            and LIDIT_COLOR=truecolor|256. Inside tmux, kitty and iTerm2 pictures (and --sixel where tmux \
+            has no sixel) pass through to the outer terminal (needs `set -g allow-passthrough on`).
             """
     )
 

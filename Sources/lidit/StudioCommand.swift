@@ -12,7 +12,7 @@ struct StudioCommand: ParsableCommand {
             key, Ctrl+Q quits.
 
             Environment: LIDIT_MODEL (model file), LIDIT_THEME (theme), LIDIT_GALLERY (gallery \
-            folder), LIDIT_GRAPHICS=sixel|blocks|none (pictures), LIDIT_CELL_SIZE=WxH, \
+            folder), LIDIT_GRAPHICS=kitty|iterm|sixel|blocks|none (pictures), LIDIT_CELL_SIZE=WxH, \
             LIDIT_COLOR=truecolor|256 (picture colours), LIDIT_CONFIG (settings folder, else \
             $XDG_CONFIG_HOME/lidit, else ~/.config/lidit: studio.json, prompt-history.jsonl), LIDIT_THEMES \
             (own themes, else themes/ in the settings folder).

@@ -237,7 +237,7 @@ final class StudioSession {
     let dir: String
 
     init(_ setup: StudioTmuxTests.Setup, modelPath: String? = nil, settings: [String: Any] = [:],
-         columns: Int = 120, rows: Int = 36) throws {
+         columns: Int = 120, rows: Int = 36, environment: [String: String] = [:]) throws {
         tmux = setup.tmux
         socket = "lidit-studio-test-\(getpid())-\(UUID().uuidString.prefix(8))"
         dir = FileManager.default.temporaryDirectory.appendingPathComponent(socket).path
@@ -256,6 +256,7 @@ final class StudioSession {
             export XDG_CONFIG_HOME=\(q(dir + "/cfg")) XDG_DATA_HOME=\(q(dir + "/data")) LIDIT_GALLERY=\(q(dir + "/gallery"))
             export LIDIT_MODELS=\(q(StudioTmuxTests.llmDirectory())) LIDIT_MODEL=\(q(modelPath ?? setup.model ?? ""))
             unset LIDIT_THEME LIDIT_GRAPHICS
+            \(environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(q($0.value))" }.joined(separator: "\n"))
             echo $$ > shell.pid
             stty -g > stty.before
             \(q(setup.binary)) studio
