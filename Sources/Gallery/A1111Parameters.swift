@@ -222,23 +222,35 @@ public enum A1111Parameters {
         func isSpace(_ u: Unicode.Scalar) -> Bool { u.properties.isWhitespace }
         func str(_ a: Int, _ b: Int) -> String { String(String.UnicodeScalarView(c[a..<b])) }
 
+        /// Where the next match can start after a failed one (see below).
+        var resume = 0
+        /// The last quoted value that did not match: its opening quote and where its scan stopped.
+        /// A quote inside that span was escaped in it, so a scan from there runs in step to the
+        /// same stop and fails too; skipping it keeps the scan linear.
+        var failedQuote = (open: Int.max, stop: Int.min)
         /// Tries a match at `start`; returns (key, value, end) on success.
         func match(at start: Int) -> (String, String, Int)? {
             var i = start
             while i < n, isSpace(c[i]) { i += 1 }
-            guard i < n, isWord(c[i]) else { return nil }
+            guard i < n, isWord(c[i]) else { resume = i; return nil }
             let keyStart = i
             i += 1
             while i < n, isKeyChar(c[i]) { i += 1 }
             // `[\w \-/]+` needs at least one character after the first, and the run must end at ':'.
             // (Backtracking cannot help: a shorter key would end on a key character, not ':'.)
-            guard i - keyStart >= 2, i < n, c[i] == ":" else { return nil }
+            guard i - keyStart >= 2, i < n, c[i] == ":" else {
+                // Every start up to `i` runs to the same end and fails the same way (likewise for
+                // the spaces above): skipping them keeps the scan linear (100 KB of letters took
+                // minutes).
+                resume = i
+                return nil
+            }
             let key = str(keyStart, i)
             i += 1
             while i < n, isSpace(c[i]) { i += 1 }
             let valueStart = i
             // Alternative 1: a quoted string followed by ',' or the end.
-            if i < n, c[i] == "\"" {
+            if i < n, c[i] == "\"", !(i > failedQuote.open && i < failedQuote.stop) {
                 var j = i + 1
                 var content = 0
                 var closed = false
@@ -258,6 +270,7 @@ public enum A1111Parameters {
                     if end == n { return (key, str(valueStart, end), end) }
                     if c[end] == "," { return (key, str(valueStart, end), end + 1) }
                 }
+                failedQuote = (i, j < n && c[j] == "\"" ? j : n)
             }
             // Alternative 2: everything up to the next ','.
             var j = valueStart
@@ -272,7 +285,7 @@ public enum A1111Parameters {
                 out.append((k, v))
                 pos = end > pos ? end : pos + 1
             } else {
-                pos += 1
+                pos = max(pos + 1, resume)
             }
             if pos >= n { break }
         }
