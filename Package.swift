@@ -78,7 +78,17 @@ let package = Package(
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
+        // the parsers of outside data as fuzz targets (run by scripts/fuzz and replayed by FuzzTests)
+        .target(name: "FuzzTargets", dependencies: ["ModelFiles", "Tokenizers", "LLM", "ImageIO", "Gallery", "Shapes", "Evaluation",
+                                                    "Diffusion", "Training", "Studio", "TerminalGraphics"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "ModelFiles", "ImageIO", "LLM", "Tokenizers"]),
         .testTarget(name: "StudioTests", dependencies: ["Studio", "Gallery", "Sampling", "ImageIO", "Training", "Diffusion", "PromptEncoder",
                                                       "UserFolders", "ModelFiles"]),
     ]
 )
+
+// The libFuzzer driver: only when `scripts/fuzz` builds it (LIDIT_FUZZ=1, with -sanitize=fuzzer,address),
+// so the normal build and tests never see a target without `main`.
+if Context.environment["LIDIT_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "lidit-fuzz", dependencies: ["FuzzTargets"], path: "fuzz/driver"))
+}
