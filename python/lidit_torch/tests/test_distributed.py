@@ -101,10 +101,11 @@ def test_resume_is_exact(shards, tmp_path):
         np.testing.assert_array_equal(ta[k], tb[k], err_msg=k)
 
 
-def test_fsdp_matches_ddp_and_export_opens(shards, tmp_path):
+def test_fsdp_with_resume_matches_ddp_and_export_opens(shards, tmp_path):
     ddp, fsdp = str(tmp_path / "ddp"), str(tmp_path / "fsdp")
     torchrun(2, "--data", shards, "--run-dir", ddp, "--steps", "3", "--export", str(tmp_path / "ddp.safetensors"))
-    torchrun(2, "--data", shards, "--run-dir", fsdp, "--steps", "3", "--fsdp")
+    torchrun(2, "--data", shards, "--run-dir", fsdp, "--steps", "2", "--fsdp")
+    torchrun(2, "--data", shards, "--run-dir", fsdp, "--steps", "3", "--fsdp")  # resumes the sharded state
     td, _ = read_safetensors(os.path.join(ddp, "checkpoint.safetensors"))
     tf, _ = read_safetensors(os.path.join(fsdp, "checkpoint.safetensors"))
     for k in ("weights", "ema"):
