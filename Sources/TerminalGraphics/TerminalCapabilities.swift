@@ -171,13 +171,8 @@ public struct TerminalCapabilities: Sendable, Equatable {
     public static func detect(fd: Int32, timeout: Double = 0.5, environment env: [String: String]) -> TerminalCapabilities {
         var notes: [String] = []
         let winsize = fd >= 0 ? windowSize(fd: fd) : nil
-        let override = graphicsOverride(env)
-        let cellOverride = env["LIDIT_CELL_SIZE"].flatMap(parseSize)
-        let term = env["TERM"] ?? ""
         // Queries are needed only when the answer can change something.
-        var needQuery = fd >= 0 && isatty(fd) != 0 && term != "dumb" && !term.isEmpty
-        if let o = override, o != .sixel { needQuery = false }
-        if override == .sixel, cellOverride != nil || plausibleCell(winsize) != nil { needQuery = false }
+        var needQuery = fd >= 0 && isatty(fd) != 0 && answersMatter(environment: env, winsize: winsize)
         if needQuery, tcgetpgrp(fd) != getpgrp() {
             needQuery = false
             notes.append("not in the terminal's foreground process group: no queries")
@@ -190,6 +185,22 @@ public struct TerminalCapabilities: Sendable, Equatable {
         var caps = decide(environment: env, replies: replies, winsize: winsize, isTerminal: fd >= 0 && isatty(fd) != 0)
         caps.notes = notes + caps.notes
         return caps
+    }
+
+    /// Whether the terminal's answers (DA1, cell size) can change the decision: not for TERM dumb or
+    /// unset, nor when LIDIT_GRAPHICS names kitty, iTerm2, blocks or none, nor when sixel is forced or
+    /// kitty / iTerm2 is known from the environment and the cell size is known without asking. (A
+    /// terminal that answers after the timeout, as kitty under a software renderer does, would type
+    /// its answers into the first text field.)
+    static func answersMatter(environment env: [String: String], winsize: (rows: Int, cols: Int, xpx: Int, ypx: Int)?) -> Bool {
+        let term = env["TERM"] ?? ""
+        guard term != "dumb", !term.isEmpty else { return false }
+        let override = graphicsOverride(env)
+        let cellKnown = env["LIDIT_CELL_SIZE"].flatMap(parseSize) != nil || plausibleCell(winsize) != nil
+        if let o = override, o != .sixel { return false }
+        if override == .sixel, cellKnown { return false }
+        if override == nil, inlineProtocol(env) != nil, cellKnown { return false }
+        return true
     }
 
     /// The decision from environment, replies and window size (no I/O; what `detect` uses).

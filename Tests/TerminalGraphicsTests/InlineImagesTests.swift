@@ -91,5 +91,14 @@ final class InlineImagesTests: XCTestCase {
         XCTAssertEqual(forced.graphics, .iterm)
         XCTAssertEqual(forced.sixelPassthrough, .tmux)
         XCTAssertEqual(decide(["TERM": "xterm-kitty", "LIDIT_GRAPHICS": "none"]).graphics, GraphicsMode.none)
+        // kitty known from its variables and a cell size from the window: nothing to ask the
+        // terminal (late answers would land in the prompt); without pixel sizes it still asks.
+        let pixels = (rows: 24, cols: 80, xpx: 800, ypx: 480)
+        XCTAssertFalse(TerminalCapabilities.answersMatter(environment: ["TERM": "xterm-kitty"], winsize: pixels))
+        XCTAssertFalse(TerminalCapabilities.answersMatter(environment: ["TERM": "xterm-256color", "TERM_PROGRAM": "iTerm.app"], winsize: pixels))
+        XCTAssertTrue(TerminalCapabilities.answersMatter(environment: ["TERM": "xterm-kitty"], winsize: (24, 80, 0, 0)))
+        XCTAssertTrue(TerminalCapabilities.answersMatter(environment: ["TERM": "xterm-256color"], winsize: pixels))
+        XCTAssertFalse(TerminalCapabilities.answersMatter(environment: ["TERM": "xterm-256color", "LIDIT_GRAPHICS": "kitty"], winsize: nil))
+        XCTAssertFalse(TerminalCapabilities.answersMatter(environment: ["TERM": "dumb"], winsize: pixels))
     }
 }
