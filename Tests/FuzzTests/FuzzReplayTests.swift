@@ -49,6 +49,7 @@ final class FuzzReplayTests: XCTestCase {
                                       Array("[[[[".utf8), Array("\"".utf8), Array("\\u0000".utf8)]
         for target in FuzzTarget.allCases where target.unavailableReason == nil {
             let seeds = try Self.inputs("corpus", target).map { try [UInt8](Data(contentsOf: $0)) }
+            guard !seeds.isEmpty else { XCTFail("fuzz/corpus/\(target) has no seeds"); continue }
             for _ in 0..<250 {
                 var bytes = seeds[Int(rng.next() % UInt64(seeds.count))]
                 for _ in 0...(rng.next() % 4) where !bytes.isEmpty {
