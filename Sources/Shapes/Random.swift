@@ -74,7 +74,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
             if target < weight { return item }
             target -= weight
         }
-        return items[items.count - 1].0
+        // Rounding can leave a sliver past the last weight: it belongs to the last item that has one.
+        return (items.last { $0.1 > 0 } ?? items[items.count - 1]).0
     }
 
     /// Fisher–Yates, drawing from the end (Durstenfeld's variant).

@@ -1,5 +1,22 @@
 import Foundation
 
+/// How often each kind of scene is drawn: one object, several of one kind (counting), two kinds
+/// without a relation (pair) and with one, lists of three or four. Relative weights.
+public struct Compositions: Codable, Equatable, Sendable {
+    public var single = 0.25, counting = 0.15, pair = 0.2, relation = 0.25, list = 0.15
+    public init() {}
+    public init(single: Double, counting: Double, pair: Double, relation: Double, list: Double) {
+        self.single = single; self.counting = counting; self.pair = pair; self.relation = relation; self.list = list
+    }
+    var all: [Double] { [single, counting, pair, relation, list] }
+    /// Why these weights cannot be drawn from, or nil.
+    public var problem: String? {
+        guard all.allSatisfy({ $0.isFinite && $0 >= 0 }) else { return "composition weights must be finite and not negative" }
+        guard all.reduce(0, +) > 0 else { return "composition weights must not all be zero" }
+        return nil
+    }
+}
+
 /// The distribution of scene descriptions the model is trained on: one object, several of one kind
 /// (counting), two kinds with or without a relation, and lists of three or four (the form the
 /// positional-bias probe uses). At most `maxObjects` objects in all.
@@ -7,7 +24,7 @@ public struct SceneSampler: Sendable {
     public var policy: CombinationPolicy
     public var maxObjects = 4
     /// Weights of the composition kinds.
-    public var single = 0.25, counting = 0.15, pair = 0.2, relation = 0.25, list = 0.15
+    public var compositions = Compositions()
     /// Chance that a group names its color, and that it names a size (small or large).
     public var colorRate = 0.85, sizeRate = 0.4
 
@@ -15,7 +32,8 @@ public struct SceneSampler: Sendable {
 
     public func description(using rng: inout SplitMix64) -> SceneDescription {
         enum Kind { case single, counting, pair, relation, list }
-        switch rng.pick(weighted: [(Kind.single, single), (.counting, counting), (.pair, pair), (.relation, relation), (.list, list)]) {
+        let w = compositions
+        switch rng.pick(weighted: [(Kind.single, w.single), (.counting, w.counting), (.pair, w.pair), (.relation, w.relation), (.list, w.list)]) {
         case .single:
             return SceneDescription(groups: groups(counts: [1], using: &rng))
         case .counting:

@@ -24,10 +24,12 @@ public struct ShapesDataset: Sendable {
     let rasterizer = Rasterizer()
 
     public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil,
-                relations: Set<Relation>? = nil, grammar style: CaptionGrammar.Style = .original, colorRate: Double? = nil) {
+                relations: Set<Relation>? = nil, grammar style: CaptionGrammar.Style = .original, colorRate: Double? = nil,
+                compositions: Compositions? = nil) {
         var sampler = SceneSampler(policy: .training)
         sampler.maxObjects = maxObjects
         if let colorRate { sampler.colorRate = colorRate }
+        if let compositions { sampler.compositions = compositions }
         let grammar = CaptionGrammar(style: style)
         var rng = SplitMix64(seed: seed)
         var descriptions: [SceneDescription] = []
@@ -54,6 +56,13 @@ public struct ShapesDataset: Sendable {
             return relations?.contains(relation) ?? true
         }
         otherEntries = descriptions.indices.filter { descriptions[$0].relation == nil }
+    }
+
+    /// The pool a training config describes.
+    public init(_ data: TrainingConfig.Data, imageSize: Int) {
+        self.init(captions: data.captions, seed: data.seed, imageSize: imageSize, maxObjects: data.maxObjects,
+                  relationShare: data.relationShare, relations: data.relations.map(Set.init),
+                  grammar: data.grammar ?? .original, colorRate: data.colorRate, compositions: data.compositions)
     }
 
     /// Uniform over the pool, or, with a relation share, first a coin with that bias chooses

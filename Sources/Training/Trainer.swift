@@ -81,11 +81,7 @@ public final class Trainer {
             dataset = d
             samplePrompts = Array(d.captions.prefix(8))
         } else {
-            dataset = ShapesDataset(captions: config.data.captions, seed: config.data.seed,
-                                    imageSize: config.model.imageSize, maxObjects: config.data.maxObjects,
-                                    relationShare: config.data.relationShare,
-                                    relations: config.data.relations.map(Set.init),
-                                    grammar: config.data.grammar ?? .original, colorRate: config.data.colorRate)
+            dataset = ShapesDataset(config.data, imageSize: config.model.imageSize)
             samplePrompts = Self.shapesSamplePrompts
         }
         var caches: [FeatureCache] = []

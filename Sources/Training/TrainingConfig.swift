@@ -31,6 +31,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// The chance that a caption names a group's color (absent: 0.85). Lower rates make the model
         /// bind shapes, not only colors, to places and counts.
         public var colorRate: Double?
+        /// How often each kind of scene (single, counting, pair, relation, list) is in the pool
+        /// (absent: 0.25, 0.15, 0.2, 0.25, 0.15). A pool that leans on the kinds a model fails at
+        /// changes the captions, so their features are computed afresh.
+        public var compositions: Compositions?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?
@@ -100,6 +104,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let rate = data.colorRate, !(0...1).contains(rate) {
             throw TrainingError("color rate must be in [0, 1]")
         }
+        if let problem = data.compositions?.problem { throw TrainingError(problem) }
         guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }
         guard optimizer.learningRate > 0, optimizer.learningRate < 1 else { throw TrainingError("learning rate must be in (0, 1)") }

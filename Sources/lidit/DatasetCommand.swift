@@ -68,10 +68,7 @@ struct DatasetCommand: ParsableCommand {
             if let folder = cfg.data.folder {
                 dataset = try ImageFolderDataset(folder: folder, imageSize: cfg.model.imageSize, seed: cfg.data.seed) { log("warning: \($0)") }
             } else {
-                dataset = ShapesDataset(captions: cfg.data.captions, seed: cfg.data.seed, imageSize: cfg.model.imageSize,
-                                        maxObjects: cfg.data.maxObjects, relationShare: cfg.data.relationShare,
-                                        relations: cfg.data.relations.map(Set.init), grammar: cfg.data.grammar ?? .original,
-                                        colorRate: cfg.data.colorRate)
+                dataset = ShapesDataset(cfg.data, imageSize: cfg.model.imageSize)
             }
             guard !dataset.captions.isEmpty else { throw CLIError("no captions to export") }
             var caches: [FeatureCache] = []
