@@ -48,12 +48,21 @@ static void collect_texts(png_structp png, png_infop info, lidit_png_image *imag
     image->textCount = k;
 }
 
+#define LIDIT_PNG_MAX_PIXELS (64ull << 20)
+
 /* `rows` is the caller's, so that a libpng error (a longjmp out of png_read_image) cannot leak it. */
 static int read_common(png_structp png, png_infop info, lidit_png_image *image, png_bytep *volatile *rows_out) {
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if (w == 0 || h == 0 || w > 16384 || h > 16384) {
         snprintf(image->error, sizeof image->error, "unsupported PNG size %ux%u", (unsigned)w, (unsigned)h);
+        return 1;
+    }
+    /* 16384 a side is still 1 GB of RGBA, which a 1 MB file of zeros can ask for: cap the area too,
+     * far above any picture this tool makes or a camera takes. */
+    if ((uint64_t)w * h > LIDIT_PNG_MAX_PIXELS) {
+        snprintf(image->error, sizeof image->error, "PNG of %ux%u is too large (over %u megapixels)",
+                 (unsigned)w, (unsigned)h, (unsigned)(LIDIT_PNG_MAX_PIXELS >> 20));
         return 1;
     }
     int color = png_get_color_type(png, info);

@@ -55,6 +55,37 @@ final class PNGTests: XCTestCase {
         XCTAssertThrowsError(try PNGFile.read(data: Data("not a png at all".utf8)))
     }
 
+    /// A PNG header asking for more pixels than the cap is refused by its size alone, before libpng
+    /// inflates anything: a 16384×16384 file of zeros compresses to about a megabyte.
+    func testHugePictureIsRefusedByItsArea() throws {
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let typed = Array(type.utf8) + body
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in typed {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
+            return be(UInt32(body.count)) + typed + be(~crc)
+        }
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        func png(width: UInt32, height: UInt32) -> Data {
+            let ihdr = be(width) + be(height) + [8, 2, 0, 0, 0]
+            // A stored (uncompressed) zlib stream of one empty row: enough to start decoding.
+            let idat: [UInt8] = [0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01]
+            return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", []))
+        }
+        XCTAssertThrowsError(try PNGFile.read(data: png(width: 16384, height: 16000))) { error in
+            XCTAssertTrue("\(error)".contains("too large"), "\(error)")
+        }
+        XCTAssertThrowsError(try PNGFile.read(data: png(width: 9000, height: 8000))) { error in
+            XCTAssertTrue("\(error)".contains("too large"), "\(error)")
+        }
+        // Under the cap the same file is read as far as its (short) data goes: an ordinary error.
+        XCTAssertThrowsError(try PNGFile.read(data: png(width: 64, height: 64))) { error in
+            XCTAssertFalse("\(error)".contains("too large"), "\(error)")
+        }
+    }
+
     func testWriteToUnwritablePathThrows() {
         XCTAssertThrowsError(try PNGFile(image: gradient(channels: 3)).write(path: "/nonexistent-dir/x.png"))
     }
