@@ -12,7 +12,7 @@ Embeddings mode: llama.cpp cannot combine embeddings (pooling NONE) with "last t
 batch allocator marks EVERY token as an output ("embeddings required but some input tokens were not marked as
 outputs -> overriding") and the LM head is then evaluated for every token. For Gemma-3 (262144-row LM head) that
 costs more than the transformer itself, so it is not a fair reference for an encoder that needs no LM head.
-The default is therefore embeddings OFF (= docs/llm-gguf-reference.md §8 method: one decode, last-token logits);
+The default is therefore embeddings OFF (one decode, last-token logits, as in the llama.cpp timings BENCHMARKS.md quotes);
 pass --embeddings to time llama.cpp's embeddings mode (all-token outputs, LM head on every token) instead.
 Run it with the reference venv (scripts/llamacpp_env.sh).
 """

@@ -25,7 +25,7 @@ public struct DetectedObject: Sendable, Equatable {
     }
 }
 
-/// An analytic detector for the shapes domain (training-and-sampling.md §5.3): segment what differs
+/// An analytic detector for the shapes domain (model-free: the data's generator is known): segment what differs
 /// from the known background, split components where colors or outlines say they hold several
 /// objects, name each object's color by CIELAB distance and its shape by fitting the renderer's own
 /// outlines at the measured scale, and place it by its centroid.

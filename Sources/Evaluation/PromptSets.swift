@@ -82,7 +82,8 @@ public enum PromptSets {
     /// A random description for `task`, mirroring GenEval's templates: shapes distinct within a
     /// prompt, colors distinct in color_attr, counts 2–4 in counting. Sizes are named now and then
     /// (they are part of the domain's vocabulary); colors only where the task is about color, and in
-    /// half of the position prompts (DESIGN.md's example names them).
+    /// half of the position prompts (the prompt-file format's own example, "a red circle to the left of
+    /// a blue square", names them).
     static func describe(_ task: BenchmarkTask, policy: CombinationPolicy, using rng: inout SplitMix64) -> SceneDescription {
         let colored = policy == .heldOutOnly
         func shapes(_ n: Int) -> [ShapeKind] { Array(rng.shuffled(ShapeKind.allCases).prefix(n)) }

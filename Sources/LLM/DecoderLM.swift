@@ -55,7 +55,9 @@ public struct HiddenStates: Sendable {
 }
 
 /// A decoder-only LLM (llama or gemma3 architecture) run in Float32 on the CPU.
-/// Equations follow llama.cpp's graphs for these architectures (see docs/llm-gguf-reference.md §4).
+/// Equations follow llama.cpp's graphs for these architectures (`src/models/llama.cpp` and
+/// `src/models/gemma3.cpp` at llama.cpp 0c1e57098, as vendored in llama-cpp-python 0.3.36);
+/// `scripts/fixtures/ref_forward.py` is the same math in numpy.
 public final class DecoderLM: @unchecked Sendable {
     public let config: DecoderConfig
     public let blocks: [DecoderBlockWeights]

@@ -15,7 +15,8 @@ public enum BenchmarkTask: String, CaseIterable, Codable, Sendable {
     public static let geneval: [BenchmarkTask] = [.singleObject, .twoObject, .counting, .colors, .position, .colorAttribute]
 }
 
-/// One line of a prompt file (DESIGN.md §4):
+/// One line of a prompt file (JSON Lines, what `lidit eval --prompts` reads; the committed sets are
+/// described in benchmarks/README.md):
 ///
 ///     {"prompt": "a red circle to the left of a blue square", "task": "position",
 ///      "objects": [{"shape": "circle", "color": "red", "count": 1},

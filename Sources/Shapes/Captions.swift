@@ -1,7 +1,7 @@
 import Foundation
 
 /// Turns a scene description into English, in many phrasings: the LLM encoders understand
-/// paraphrase, and the data should let the model profit from it (DESIGN.md §3).
+/// paraphrase, and the data should let the model profit from it.
 ///
 ///     "a red circle to the left of a blue square"
 ///     "there is a blue square, and left of it a red circle"

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The words of the shapes domain (DESIGN.md §3): ten colors, eight shapes, three sizes, four
+/// The words of the shapes domain: ten colors (GenEval's), eight shapes, three sizes, four
 /// relations. Raw values are the spellings used in captions and in benchmark JSON.
 
 /// An sRGB color with 8-bit channels.

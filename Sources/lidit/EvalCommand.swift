@@ -7,7 +7,8 @@ import Foundation
 import Shapes
 import TerminalGraphics
 
-/// `lidit eval`: the prompt-following benchmark (DESIGN.md §4).
+/// `lidit eval`: the prompt-following benchmark. The prompt-file format is documented on
+/// `BenchmarkCase` (Sources/Shapes/BenchmarkCase.swift); the committed sets in benchmarks/README.md.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",

@@ -3,7 +3,7 @@ import Shapes
 @testable import Evaluation
 
 /// A generator's images are never exact renders: the detector must degrade gracefully under mild
-/// blur, noise and color drift (training-and-sampling.md §5.3, step 8).
+/// blur, noise and color drift.
 final class RobustnessTests: XCTestCase {
     struct Perturbed: ImageGenerator {
         var base: GroundTruthGenerator
