@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("Prompt file, JSON Lines as in DESIGN.md §4 (prompts of at most \(Bounds.promptBytes) bytes).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Prompt file, JSON Lines (format: benchmarks/README.md) (prompts of at most \(Bounds.promptBytes) bytes).", valueName: "FILE"))
     var prompts = "benchmarks/shapes-geneval.jsonl"
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Images per prompt (seeds 0..<N; \(Bounds.seeds.text)).", valueName: "N"))
