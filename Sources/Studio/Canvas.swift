@@ -23,6 +23,8 @@ public enum PictureRef: Equatable, Hashable, Sendable {
     /// A gallery picture (full size) or its thumbnail, by file name.
     case galleryImage(String)
     case galleryThumbnail(String)
+    /// A word's attention map (index into the picture's `WordAttention.words`) over a picture.
+    indirect case heatMap(PictureRef, word: Int)
 }
 
 /// An area of the screen that shows a picture. Curses leaves these cells blank; the picture is

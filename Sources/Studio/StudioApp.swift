@@ -170,6 +170,10 @@ public final class StudioApp {
             if fullImages.count > 64 { fullImages.removeAll() }
             fullImages[name] = img
             return img
+        case .heatMap(let base, let word):
+            guard let picture = image(for: base) else { return nil }
+            guard let maps = state.attention(for: base) else { return picture }
+            return HeatMap.overlay(picture, maps, word: word)
         case .galleryThumbnail(let name):
             if let i = thumbnails[name] { return i }
             guard let g = gallery, let e = state.gallery.entries.first(where: { $0.name == name }),

@@ -146,6 +146,16 @@ public struct StudioState {
     public var jobImages: [Int: RGBImage] = [:]
     public var nextJobID = 1
     public var preview: PreviewState?
+    /// The job the live preview belongs to.
+    public var previewJobID: Int?
+    /// Heat-map view of the preview (F7): a prompt word's attention map over the picture.
+    public var heatMap = false
+    /// The word shown when the prompt editor's cursor is not on one of the picture's words (F8 cycles).
+    public var heatWord = 0
+    /// Attention maps per job (one per picture, live while it runs) and per gallery picture made
+    /// in this session (by file name).
+    public var jobAttention: [Int: [WordAttention]] = [:]
+    public var galleryAttention: [String: WordAttention] = [:]
     public var gallery = GalleryState()
     /// img2img start picture for the next generations (gallery `i`; Space on "Start strength" clears).
     public var startPicture: StartPicture?
@@ -197,6 +207,27 @@ public struct StudioState {
 
     mutating func say(_ text: String, _ level: MessageLevel = .info) { message = (text, level) }
 
+    /// The attention maps of what the preview pane shows (one per picture of a batch), if any.
+    public func attention(for ref: PictureRef) -> [WordAttention]? {
+        switch ref {
+        case .preview: return previewJobID.flatMap { jobAttention[$0] }
+        case .job(let id): return jobAttention[id]
+        case .galleryImage(let name): return galleryAttention[name].map { [$0] }
+        default: return nil
+        }
+    }
+
+    /// The word the heat map shows for `a`: the one under the prompt editor's cursor when the
+    /// editor holds the picture's prompt, else `heatWord` (cycled by F8).
+    public func heatWordIndex(_ a: WordAttention) -> Int? {
+        guard !a.words.isEmpty else { return nil }
+        if focus == .prompt, prompt.text == a.prompt {
+            let offset = prompt.chars[..<min(prompt.cursor, prompt.chars.count)].reduce(0) { $0 + String($1).utf8.count }
+            if let w = a.word(atByte: offset) { return w }
+        }
+        return heatWord % a.words.count
+    }
+
     /// A warning that stays until dismissed.
     public mutating func notice(_ text: String) { notices.append(text) }
 
@@ -221,6 +252,16 @@ public struct StudioState {
             return openGallery()
         }
         if key == .char("t") && !inTextField { return nextTheme() }
+        if key == .function(7) {
+            heatMap.toggle()
+            say(heatMap ? "Heat map on: the prompt word under the cursor (F8: next word) over the picture." : "Heat map off.")
+            return []
+        }
+        if key == .function(8) {
+            heatWord += 1
+            if !heatMap { heatMap = true }
+            return []
+        }
         if key == .ctrl("c") {
             if runningJob != nil { return cancelRunning() }
             say("Ctrl+Q quits; Esc cancels the running job.", .warning)
@@ -953,7 +994,11 @@ public struct StudioState {
             }
             if let image {
                 preview = PreviewState(image: image, key: "job\(id)-step\(step)", caption: "#\(id) step \(step)/\(total)")
+                previewJobID = id
             }
+        case .jobAttention(let id, let maps):
+            jobAttention[id] = maps
+            if jobAttention.count > 64, let oldest = jobAttention.keys.min() { jobAttention[oldest] = nil }
         case .jobDone(let id, let entries, let image, let secs, let warnings):
             updateJob(id) { j in
                 j.status = .done; j.finished = Date(); j.step = j.totalSteps; j.results = entries.map(\.name)
@@ -961,6 +1006,10 @@ public struct StudioState {
             jobImages[id] = image
             if jobImages.count > 64, let oldest = jobImages.keys.min() { jobImages[oldest] = nil }
             preview = PreviewState(image: image, key: "job\(id)-done", caption: "#\(id) done")
+            previewJobID = id
+            if let maps = jobAttention[id] {
+                for (e, m) in zip(entries, maps) { galleryAttention[e.name] = m }
+            }
             let names = entries.map(\.shortID).joined(separator: ", ")
             let warn = warnings.isEmpty ? "" : " (\(warnings.joined(separator: "; ")))"
             say(String(format: "Done #%d in %.1f s: %d picture%@ saved %@%@", id, secs, entries.count,
