@@ -62,6 +62,10 @@ struct BenchAttention: ParsableCommand {
         let detector = Detector()
         var timeOff = 0.0, timeOn = 0.0, pictures = 0, drawnRight = 0, mismatched = 0
         var words = 0, wordsFound = 0, picturesBothFound = 0, noWord = 0
+        // Diagnostics beside the measure the issue asks for: the color words' maps, and each shape
+        // word's map relative to the mean map of all the prompt's words (which word a patch
+        // attends to more than to words on average, as ConceptAttention contrasts concepts).
+        var colorWords = 0, colorFound = 0, relativeFound = 0
         let progress = ProgressBar(label: "attention")
         for (ci, c) in cases.enumerated() {
             for seed in 0..<UInt64(seeds) {
@@ -90,13 +94,22 @@ struct BenchAttention: ParsableCommand {
                 drawnRight += 1
                 let lower = maps.words.map { $0.text.lowercased() }
                 var found = 0
-                for (k, g) in c.objects.enumerated() {
-                    guard let w = lower.firstIndex(where: { $0 == g.shape.rawValue || $0 == g.shape.plural }) else { noWord += 1; continue }
-                    let map = maps.wordMap(w)
+                func finds(_ map: [Float], _ k: Int) -> Bool {
                     let mine = own[k][0].pixels.reduce(0.0) { $0 + Double(map[$1]) }
                     let other = own[1 - k][0].pixels.reduce(0.0) { $0 + Double(map[$1]) }
+                    return mine > other
+                }
+                let allWords = maps.words.indices.map { maps.wordMap($0) }
+                let meanMap = (0..<(maps.width * maps.height)).map { p in allWords.reduce(Float(0)) { $0 + $1[p] } / Float(allWords.count) }
+                for (k, g) in c.objects.enumerated() {
+                    if let color = g.color, let w = lower.firstIndex(of: color.rawValue) {
+                        colorWords += 1
+                        if finds(allWords[w], k) { colorFound += 1 }
+                    }
+                    guard let w = lower.firstIndex(where: { $0 == g.shape.rawValue || $0 == g.shape.plural }) else { noWord += 1; continue }
                     words += 1
-                    if mine > other { wordsFound += 1; found += 1 }
+                    if finds(allWords[w], k) { wordsFound += 1; found += 1 }
+                    if finds(zip(allWords[w], meanMap).map { $0 / max($1, 1e-12) }, k) { relativeFound += 1 }
                 }
                 if found == 2 { picturesBothFound += 1 }
             }
@@ -106,6 +119,7 @@ struct BenchAttention: ParsableCommand {
         print("cases=\(cases.count) seeds=\(seeds) pictures=\(pictures) drawn_right=\(drawnRight) (\(pct(drawnRight, pictures)))")
         print("shape words finding their own object: \(wordsFound)/\(words) (\(pct(wordsFound, words)))" + (noWord > 0 ? ", \(noWord) shape words not in the prompt" : ""))
         print("pictures where both shape words find their object: \(picturesBothFound)/\(drawnRight) (\(pct(picturesBothFound, drawnRight)))")
+        print("diagnostics: color words finding their object \(colorFound)/\(colorWords) (\(pct(colorFound, colorWords))); shape words relative to the mean word map \(relativeFound)/\(words) (\(pct(relativeFound, words)))")
         print(String(format: "time per picture: maps off %.3f s, maps on %.3f s (%+.1f%%); pictures identical with maps on: %@",
                      timeOff / Double(pictures), timeOn / Double(pictures), 100 * (timeOn / timeOff - 1),
                      mismatched == 0 ? "yes" : "NO (\(mismatched) differ)"))
