@@ -156,6 +156,10 @@ public struct StudioState {
     /// in this session (by file name).
     public var jobAttention: [Int: [WordAttention]] = [:]
     public var galleryAttention: [String: WordAttention] = [:]
+    /// Settings of each finished job's first picture (for A/B compare).
+    public var jobSettings: [Int: GenerationSettings] = [:]
+    /// A/B compare (`a` in the queue or gallery pane marks A, then B; `a` again ends it).
+    public var compare: ABCompare?
     public var gallery = GalleryState()
     /// img2img start picture for the next generations (gallery `i`; Space on "Start strength" clears).
     public var startPicture: StartPicture?
@@ -744,9 +748,35 @@ public struct StudioState {
             say("Queued #\(spec.id) (again #\(job.id)).")
             return [.submit(spec)]
         case .char("c"): return clearQueue()
+        case .char("a"):
+            let job = list[idx]
+            selectedJobID = job.id
+            guard job.status == .done, let settings = jobSettings[job.id], jobImages[job.id] != nil else {
+                say("A/B compare takes finished jobs whose pictures were saved.", .warning)
+                return []
+            }
+            return markCompare(ABCompare.Side(label: "#\(job.id)", ref: .job(job.id), settings: settings))
         default: break
         }
         selectedJobID = list[idx].id
+        return []
+    }
+
+    /// `a` on a picture: A when nothing is marked, B after A, and a third `a` ends the compare.
+    mutating func markCompare(_ side: ABCompare.Side) -> [Effect] {
+        if var c = compare, c.b == nil {
+            guard c.a.ref != side.ref else { say("Choose another picture for B, then a."); return [] }
+            c.b = side
+            compare = c
+            let n = ABCompare.differences(c.a.settings, side.settings).count
+            say("A/B: \(c.a.label) | \(side.label), \(n) setting\(n == 1 ? "" : "s") differ (a ends the compare).")
+        } else if compare != nil {
+            compare = nil
+            say("A/B compare ended.")
+        } else {
+            compare = ABCompare(a: side)
+            say("A = \(side.label); choose another picture and press a for B.")
+        }
         return []
     }
 
@@ -831,6 +861,9 @@ public struct StudioState {
 
     mutating func handleGalleryActions(_ key: Key) -> [Effect] {
         switch key {
+        case .char("a"):
+            guard let e = gallery.current else { return [] }
+            return markCompare(ABCompare.Side(label: e.shortID, ref: .galleryImage(e.name), settings: e.settings))
         case .char("r"): return reuse(.all)
         case .char("p"): return reuse(.prompts)
         case .char("s"): return reuse(.seed)
@@ -1007,6 +1040,7 @@ public struct StudioState {
             if jobImages.count > 64, let oldest = jobImages.keys.min() { jobImages[oldest] = nil }
             preview = PreviewState(image: image, key: "job\(id)-done", caption: "#\(id) done")
             previewJobID = id
+            if let first = entries.first { jobSettings[id] = first.settings }
             if let maps = jobAttention[id] {
                 for (e, m) in zip(entries, maps) { galleryAttention[e.name] = m }
             }

@@ -366,6 +366,10 @@ public enum StudioView {
     }
 
     static func drawPreview(_ c: inout Canvas, _ s: StudioState, _ rect: Rect, pictures: Bool) {
+        if let compare = s.compare, let b = compare.b {
+            drawCompare(&c, compare.a, b, rect, pictures: pictures)
+            return
+        }
         var content = previewContent(s)
         var heat: (maps: [WordAttention], word: Int)?
         if let current = content, s.heatMap {
@@ -410,6 +414,25 @@ public enum StudioView {
         } else {
             let l = TextWidth.truncate("(pictures are off in this terminal)", to: inner.width - 2)
             c.put(inner.y + inner.height / 2, inner.x + max(1, (inner.width - TextWidth.width(l)) / 2), l, role: .dim)
+        }
+    }
+
+    /// A/B compare: both pictures side by side, the settings that differ below them.
+    static func drawCompare(_ c: inout Canvas, _ a: ABCompare.Side, _ b: ABCompare.Side, _ rect: Rect, pictures: Bool) {
+        c.box(rect, title: "Preview", focused: false, extra: "A \(a.label) | B \(b.label) · a ends")
+        let inner = rect.inner
+        guard inner.height > 0, inner.width > 0 else { return }
+        var lines = ABCompare.differences(a.settings, b.settings)
+        if lines.isEmpty { lines = ["no settings differ"] }
+        let shown = pictures ? min(lines.count, max(1, inner.height / 3)) : min(lines.count, inner.height)
+        let textTop = inner.maxY - shown
+        for (i, l) in lines.prefix(shown).enumerated() {
+            let more = i == shown - 1 && lines.count > shown ? " (+\(lines.count - shown) more)" : ""
+            c.put(textTop + i, inner.x + 1, TextWidth.truncate(l + more, to: max(0, inner.width - 2)), role: i == 0 ? .value : .dim)
+        }
+        if pictures, textTop > inner.y {
+            c.pictures.append(PictureSlot(ref: .pair(a.ref, b.ref), key: "ab:\(a.ref):\(b.ref)",
+                                          rect: Rect(x: inner.x, y: inner.y, width: inner.width, height: textTop - inner.y)))
         }
     }
 

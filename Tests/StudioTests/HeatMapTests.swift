@@ -1,6 +1,8 @@
 import XCTest
 import Foundation
+@testable import Gallery
 import ImageIO
+import Sampling
 @testable import Studio
 
 /// The heat-map view of the preview (issue 26): picking a word, the plain-mode character map, the
@@ -106,5 +108,50 @@ extension StudioTmuxTests {
         try s.waitFor("another word", timeout: 10) { $0.contains("heat: red") }
         s.keys("C-q")
         try s.waitForExit()
+    }
+}
+
+/// A/B compare: two finished pictures side by side with the settings that differ.
+final class ABCompareTests: XCTestCase {
+    static func settings(seed: UInt64, gemma: Double, template: Bool) -> GenerationSettings {
+        var g = GenerationSettings(prompt: "a red circle", negativePrompt: "", seed: seed, steps: 24, guidanceScale: 4, sampler: "euler",
+                                   width: 4, height: 4)
+        g.fusionWeights = ["smollm2": 1, "gemma3": gemma]
+        g.templates = ["smollm2": PromptTemplateSetting(instruction: template, text: nil), "gemma3": PromptTemplateSetting(instruction: true, text: nil)]
+        return g
+    }
+
+    func testDifferencesNameEachChangedKnob() {
+        let a = Self.settings(seed: 1, gemma: 1, template: true), b = Self.settings(seed: 2, gemma: 0, template: false)
+        XCTAssertEqual(ABCompare.differences(a, b), ["fusion gemma3: 1 → 0", "template smollm2: on → off", "seed: 1 → 2"])
+        XCTAssertEqual(ABCompare.differences(a, a), [])
+    }
+
+    func testMarkingTwoJobsShowsThemSideBySide() {
+        var s = StudioState()
+        s.columns = 120; s.rows = 36
+        for (id, gemma) in [(1, 1.0), (2, 0.5)] {
+            s.jobs.append(Job(spec: JobSpec(id: id, prompt: "a red circle", seeds: [UInt64(id)], sampler: SamplerSettings(sampler: .euler, steps: 24, guidanceScale: 4))))
+            let entry = GalleryEntry(name: "p\(id).png", path: "/tmp/p\(id).png", settings: Self.settings(seed: UInt64(id), gemma: gemma, template: true),
+                                     source: .lidit, parametersText: nil, fileSize: 0, modified: Date())
+            _ = s.apply(.jobDone(id: id, entries: [entry], image: RGBImage(width: 4, height: 4, fill: UInt8(50 * id)), seconds: 1, warnings: []))
+        }
+        s.focus = .queue
+        s.selectedJobID = 1
+        _ = s.handle(.char("a"))
+        XCTAssertEqual(s.compare?.a.label, "#1")
+        XCTAssertNil(s.compare?.b)
+        _ = s.handle(.char("a"))
+        XCTAssertNil(s.compare?.b, "B must be another picture")
+        _ = s.handle(.up) // the list is newest first: #2, #1
+        _ = s.handle(.char("a"))
+        XCTAssertEqual(s.compare?.b?.label, "#2")
+        let canvas = StudioView.render(s, pictures: true)
+        XCTAssertTrue(canvas.text.contains("A #1 | B #2"), canvas.text)
+        XCTAssertTrue(canvas.text.contains("fusion gemma3: 1 → 0.5"), canvas.text)
+        XCTAssertTrue(canvas.text.contains("seed: 1 → 2"), canvas.text)
+        XCTAssertTrue(canvas.pictures.contains { $0.ref == .pair(.job(1), .job(2)) })
+        _ = s.handle(.char("a"))
+        XCTAssertNil(s.compare)
     }
 }
