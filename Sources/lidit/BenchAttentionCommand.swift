@@ -65,7 +65,7 @@ struct BenchAttention: ParsableCommand {
         // Diagnostics beside the measure the issue asks for: the color words' maps, and each shape
         // word's map relative to the mean map of all the prompt's words (which word a patch
         // attends to more than to words on average, as ConceptAttention contrasts concepts).
-        var colorWords = 0, colorFound = 0, relativeFound = 0
+        var colorWords = 0, colorFound = 0, relativeFound = 0, lateFound = 0
         let progress = ProgressBar(label: "attention")
         for (ci, c) in cases.enumerated() {
             for seed in 0..<UInt64(seeds) {
@@ -110,6 +110,8 @@ struct BenchAttention: ParsableCommand {
                     words += 1
                     if finds(allWords[w], k) { wordsFound += 1; found += 1 }
                     if finds(zip(allWords[w], meanMap).map { $0 / max($1, 1e-12) }, k) { relativeFound += 1 }
+                    // The second half of the steps only (DAAM finds later steps localise better).
+                    if finds(maps.wordMap(w, steps: (maps.steps.count / 2)..<maps.steps.count), k) { lateFound += 1 }
                 }
                 if found == 2 { picturesBothFound += 1 }
             }
@@ -119,7 +121,7 @@ struct BenchAttention: ParsableCommand {
         print("cases=\(cases.count) seeds=\(seeds) pictures=\(pictures) drawn_right=\(drawnRight) (\(pct(drawnRight, pictures)))")
         print("shape words finding their own object: \(wordsFound)/\(words) (\(pct(wordsFound, words)))" + (noWord > 0 ? ", \(noWord) shape words not in the prompt" : ""))
         print("pictures where both shape words find their object: \(picturesBothFound)/\(drawnRight) (\(pct(picturesBothFound, drawnRight)))")
-        print("diagnostics: color words finding their object \(colorFound)/\(colorWords) (\(pct(colorFound, colorWords))); shape words relative to the mean word map \(relativeFound)/\(words) (\(pct(relativeFound, words)))")
+        print("diagnostics: color words finding their object \(colorFound)/\(colorWords) (\(pct(colorFound, colorWords))); shape words relative to the mean word map \(relativeFound)/\(words) (\(pct(relativeFound, words))); shape words over the second half of the steps \(lateFound)/\(words) (\(pct(lateFound, words)))")
         print(String(format: "time per picture: maps off %.3f s, maps on %.3f s (%+.1f%%); pictures identical with maps on: %@",
                      timeOff / Double(pictures), timeOn / Double(pictures), 100 * (timeOn / timeOff - 1),
                      mismatched == 0 ? "yes" : "NO (\(mismatched) differ)"))

@@ -155,3 +155,29 @@ final class ABCompareTests: XCTestCase {
         XCTAssertNil(s.compare)
     }
 }
+
+extension StudioTmuxTests {
+    /// Two jobs with different fusion weights, compared A/B from the queue in tmux.
+    func testABCompareOfTwoJobsInTmux() throws {
+        let setup = try requirements(model: true)
+        let s = try StudioSession(setup, settings: ["steps": 4, "seedMode": "fixed", "seed": 11, "previewEvery": 1, "previewMinInterval": 0])
+        defer { s.close() }
+        try s.waitFor("the model", timeout: 60) { $0.contains("smollm2+gemma3") }
+        s.type("a blue star")
+        s.keys("Enter")
+        try s.waitFor("job 1", timeout: 90) { $0.contains("#1 done") }
+        s.keys("C-g")
+        try s.waitFor("job 2", timeout: 90) { $0.contains("#2 done") }
+        // Queue pane: Tab from the prompt goes negative, settings, encoders, queue. The queue
+        // lists finished jobs newest first, so A is #2 and B (one down) #1.
+        s.keys("Tab", "Tab", "Tab", "Tab")
+        s.keys("a")
+        try s.waitFor("A marked", timeout: 10) { $0.contains("A = #") }
+        s.keys("Down")
+        s.keys("a")
+        try s.waitFor("the A/B pair", timeout: 10) { $0.range(of: #"A #[12] \| B #[12]"#, options: .regularExpression) != nil }
+        XCTAssertTrue(s.capture().contains("no settings differ"), "same settings, same seed:\n\(s.capture())")
+        s.keys("C-q")
+        try s.waitForExit()
+    }
+}
