@@ -1,10 +1,11 @@
 import XCTest
 import Foundation
-import Diffusion
+@testable import Diffusion
 import ImageIO
 import ModelFiles
 import NeuralLayers
 import PromptEncoder
+import Kernels
 import Sampling
 @testable import Training
 
@@ -197,6 +198,73 @@ final class AttentionMapsTests: XCTestCase {
             XCTAssertEqual(map.count, 16 * 16)
             for v in map { XCTAssertEqual(v, 1 / 256, accuracy: 1e-6) }
         }
+    }
+
+    /// Random weights (non-uniform attention): the captured step must equal a naive recomputation,
+    /// in Double, of every block's cross-attention softmax(q·kᵀ/√d) from the block's own input
+    /// (the modulated LN it feeds the attention), the text tokens Y and the weights — q and k
+    /// projections, per-head QK RMSNorm, the key mask — summed over heads and blocks, with Y's
+    /// columns mapped to the captured ones (no template tokens, no padding: guidance 1).
+    func testCaptureEqualsANaiveRecomputationOfTheCrossAttention() throws {
+        let encoders = try Self.encoders()
+        var config = LIDiTConfig.standard(instructionTokens: encoders.map(\.instructionTokenCount))
+        config.imageSize = 8; config.patch = 2; config.width = 16; config.depth = 2; config.heads = 2; config.mlpRatio = 2
+        config.refiner.width = 16; config.refiner.heads = 2; config.refiner.blocks = 1
+        let model = LIDiTModel(config: config, seed: 11)
+        // Non-trivial adaLN so that the attention's input differs from a plain LayerNorm.
+        for e in model.parameters.entries where e.name.hasSuffix(".adaLN.weight") {
+            let g = RandomGenerator(seed: UInt64(e.offset))
+            _ = model.parameters.setTensor(named: e.name, g.normals(count: e.count).map { $0 * 0.05 })
+        }
+        let pipeline = ImagePipeline(model: model, encoders: encoders, layers: [-3, -3], modelID: "tiny")
+        var request = GenerationRequest(prompt: "a green heart, left of two stars")
+        request.sampler = SamplerSettings(sampler: .euler, steps: 1, shift: 1, guidanceScale: 1)
+        let capture = AttentionCapture()
+        _ = try pipeline.generate(request, seeds: [9], attention: capture)
+        let maps = capture.maps[0]
+        XCTAssertEqual(maps.steps.count, 1)
+        // The model's workspace still holds that one forward pass.
+        let ws = model.workspace(batch: 1, textTokens: [1, 1]).network
+        let net = model.network, p = model.parameters
+        let (T, S, d, H) = (net.tokens, ws.textTokens, config.width, config.heads)
+        let hd = d / H, dy = config.refiner.width
+        XCTAssertEqual(S, maps.columns.count, "no padding or template columns at guidance 1 with the trained template")
+        let y = model.workspace(batch: 1, textTokens: [1, 1]).encoder.y
+        let yMask = model.workspace(batch: 1, textTokens: [1, 1]).encoder.yMask
+        var expected = [Double](repeating: 0, count: T * S)
+        for (i, block) in net.blocks.enumerated() {
+            let m = ws.blocks[i].crossSub.m
+            let att = block.crossAttention
+            let wq = p.value(att.q.weight), bq = p.value(att.q.bias!), wk = p.value(att.k.weight), bk = p.value(att.k.bias!)
+            let gq = p.value(att.qNorm!.weight), gk = p.value(att.kNorm!.weight)
+            func rmsNorm(_ v: [Double], _ g: UnsafeMutablePointer<Float>) -> [Double] {
+                let r = 1 / ((v.reduce(0) { $0 + $1 * $1 } / Double(v.count)) + 1e-6).squareRoot()
+                return v.enumerated().map { $1 * r * Double(g[$0]) }
+            }
+            for h in 0..<H {
+                let keys: [[Double]] = (0..<S).map { s in
+                    rmsNorm((0..<hd).map { j in
+                        let o = h * hd + j
+                        return Double(bk[o]) + (0..<dy).reduce(0.0) { $0 + Double(wk[o * dy + $1]) * Double(y[s * dy + $1]) }
+                    }, gk)
+                }
+                for t in 0..<T {
+                    let q = rmsNorm((0..<hd).map { j in
+                        let o = h * hd + j
+                        return Double(bq[o]) + (0..<d).reduce(0.0) { $0 + Double(wq[o * d + $1]) * Double(m[t * d + $1]) }
+                    }, gq)
+                    let logits = (0..<S).map { s in yMask[s] == 0 ? -Double.infinity : zip(q, keys[s]).reduce(0.0) { $0 + $1.0 * $1.1 } / Double(hd).squareRoot() }
+                    let top = logits.max()!
+                    let e = logits.map { exp($0 - top) }
+                    let z = e.reduce(0, +)
+                    for s in 0..<S { expected[t * S + s] += e[s] / z }
+                }
+            }
+        }
+        let captured = maps.mass()
+        for i in 0..<(T * S) { XCTAssertEqual(captured[i], expected[i], accuracy: 2e-3, "image token \(i / S), text token \(i % S)") }
+        // Not uniform: the check above has teeth.
+        XCTAssertGreaterThan((expected.max() ?? 0) - (expected.min() ?? 0), 0.05)
     }
 
     /// Fusion weight 0 masks a branch's tokens out of Y: its share must be 0 and the other's 1.
