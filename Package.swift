@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers", "GradientTestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers", "GradientTestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes", "ImageIO"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes", "ImageIO", "PromptEncoder", "ModelFiles", "NeuralLayers", "Sampling", "Kernels"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),

@@ -189,6 +189,17 @@ public final class LIDiTModel {
         return Array(UnsafeBufferPointer(start: ws.network.output, count: B * n))
     }
 
+    /// The cross-attention of the last `predict` call for batch row `row`, summed over heads and
+    /// blocks: [image tokens, text tokens Y] (row-major) and the number of text tokens. Only valid
+    /// until the next call (see `LIDiTNetwork.accumulateCrossAttention`).
+    public func lastCrossAttention(row: Int) -> (values: [Float], textTokens: Int) {
+        guard let ws = cached else { preconditionFailure("no forward pass yet") }
+        let S = network.lastTextTokens(ws.network)
+        var out = [Float](repeating: 0, count: network.tokens * S)
+        out.withUnsafeMutableBufferPointer { network.accumulateCrossAttention(ws.network, row: row, into: $0.baseAddress!) }
+        return (out, S)
+    }
+
     /// x̂₀ at (x_σ, σ): the output itself for a clean-image model, x_σ − σ·v̂ for a velocity model.
     public func denoised(noisy: [Float], sigmas: [Float], text: RefinerInput) -> [Float] {
         var out = predict(noisy: noisy, sigmas: sigmas, text: text)

@@ -130,6 +130,25 @@ public final class LIDiTNetwork {
         unpatchify(ws.outPatches, batch: B, geometry: geometry, into: ws.output)
     }
 
+    /// Attention capture (DAAM, Tang et al. 2023): adds the last forward pass's cross-attention
+    /// probabilities, image token → text token, summed over heads and blocks, for batch row `row`
+    /// into `out` [tokens, textTokens] (textTokens of that pass). Every block's probabilities stay
+    /// in its activations for the backward pass, so reading them after the forward costs nothing
+    /// when nobody asks: the forward itself is unchanged. A query row whose keys are all masked
+    /// (null text) has all-zero probabilities and adds nothing.
+    public func accumulateCrossAttention(_ ws: Workspace, row b: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(b >= 0 && b < ws.batch, "row \(b) is not in the last forward's batch of \(ws.batch)")
+        let (T, S, H) = (tokens, ws.textTokens, config.heads)
+        for a in ws.blocks {
+            for h in 0..<H {
+                add(out, a.crossAttention.probabilities + (b * H + h) * T * S, into: out, count: T * S)
+            }
+        }
+    }
+
+    /// Text tokens (keys) of the last forward pass.
+    public func lastTextTokens(_ ws: Workspace) -> Int { ws.textTokens }
+
     /// Accumulates parameter gradients for ∂L/∂output `dOutput` [B, C, H, W] of the last forward pass,
     /// and ∂L/∂Y into dText [B, textTokens, textWidth] when given.
     public func backward(_ p: ParameterStore, dOutput: UnsafePointer<Float>, _ ws: Workspace, dText: UnsafeMutablePointer<Float>?) {

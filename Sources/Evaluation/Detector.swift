@@ -16,6 +16,9 @@ public struct DetectedObject: Sendable, Equatable {
     public var shapeFit: Double
     /// ΔE76 between the object's core color and the named palette color's best mix.
     public var colorDistance: Double
+    /// The object's pixels (y·width + x) at least half covered, ascending: where it is drawn, for
+    /// measures over its area (attention-map localisation).
+    public var pixels: [Int] = []
 
     public var x: Double { box.centerX }
     public var y: Double { box.centerY }
@@ -241,11 +244,12 @@ private struct DetectionPass {
     func measure(_ coverage: CoverageMap, pixels: [Int], color: PaletteColor) -> DetectedObject? {
         var area = 0.0, sumX = 0.0, sumY = 0.0
         var minX = width, maxX = -1, minY = height, maxY = -1
+        var covered: [Int] = []
         for p in coverage.pixels {
             let alpha = coverage.alpha[p]!
             let x = p % width, y = p / width, a = Double(alpha)
             area += a; sumX += a * (Double(x) + 0.5); sumY += a * (Double(y) + 0.5)
-            if alpha >= 0.5 { minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y) }
+            if alpha >= 0.5 { minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y); covered.append(p) }
         }
         guard area >= minArea, maxX >= 0 else { return nil }
         let cx = sumX / area, cy = sumY / area
@@ -263,7 +267,8 @@ private struct DetectionPass {
                             centerX: cx / Double(width), centerY: cy / Double(height))
         return DetectedObject(shape: best.fit >= detector.minShapeFit ? best.shape : nil, color: color,
                               size: Size.nearest(toRadius: best.radius / side), box: box, area: area,
-                              shapeFit: best.fit, colorDistance: Double(classifier.mixDistance(core, to: color).distance))
+                              shapeFit: best.fit, colorDistance: Double(classifier.mixDistance(core, to: color).distance),
+                              pixels: covered)
     }
 
     /// Σ min(observed, template) / Σ max(observed, template) over both supports.

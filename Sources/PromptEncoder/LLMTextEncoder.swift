@@ -54,6 +54,22 @@ public final class LLMTextEncoder: @unchecked Sendable {
 
     /// Tokens of the instruction prefix (dropped after the refiners).
     public var instructionTokenCount: Int { prefixIDs.count }
+    /// Template tokens after the prompt (the text after `{prompt}`; none in the default templates).
+    public var suffixTokenCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return suffixIDs.count
+    }
+
+    /// Where each of the prompt's own tokens (`promptTokens(prompt).ids`) lies in `prompt`, as
+    /// UTF-8 byte ranges of the prompt (the template's lead space, tokenized with the first word,
+    /// is not part of the prompt and covers nothing).
+    public func promptByteSpans(_ prompt: String) -> [Range<Int>] {
+        let ids = promptTokens(prompt).ids
+        let lead: Int = { lock.lock(); defer { lock.unlock() }; return promptLead.utf8.count }()
+        return tokenizer.byteSpans(of: ids, in: String(repeating: " ", count: lead) + prompt).map {
+            max(0, $0.lowerBound - lead)..<max(0, $0.upperBound - lead)
+        }
+    }
 
     public struct Encoding: Sendable {
         /// All tokens: instruction prefix, then the prompt (then any template suffix).

@@ -23,6 +23,10 @@ public enum PictureRef: Equatable, Hashable, Sendable {
     /// A gallery picture (full size) or its thumbnail, by file name.
     case galleryImage(String)
     case galleryThumbnail(String)
+    /// A word's attention map (index into the picture's `WordAttention.words`) over a picture.
+    indirect case heatMap(PictureRef, word: Int)
+    /// Two pictures side by side (A/B compare).
+    indirect case pair(PictureRef, PictureRef)
 }
 
 /// An area of the screen that shows a picture. Curses leaves these cells blank; the picture is

@@ -119,13 +119,15 @@ public enum WorkerEvent: Sendable {
     case jobStarted(id: Int, at: Date)
     /// A sampling step finished; `preview` is the denoised estimate when one is due.
     case jobProgress(id: Int, step: Int, total: Int, preview: RGBImage?, at: Date)
+    /// Each picture's attention maps so far (after a step; the last one holds every step).
+    case jobAttention(id: Int, [WordAttention])
     case jobDone(id: Int, entries: [GalleryEntry], image: RGBImage, seconds: Double, warnings: [String])
     case jobFailed(id: Int, message: String)
     case jobCancelled(id: Int)
 
     var jobID: Int? {
         switch self {
-        case .jobStarted(let id, _), .jobProgress(let id, _, _, _, _), .jobDone(let id, _, _, _, _),
+        case .jobStarted(let id, _), .jobProgress(let id, _, _, _, _), .jobAttention(let id, _), .jobDone(let id, _, _, _, _),
              .jobFailed(let id, _), .jobCancelled(let id): return id
         default: return nil
         }
@@ -143,13 +145,22 @@ public final class EventInbox: @unchecked Sendable {
 
     public func post(_ e: WorkerEvent) {
         lock.lock(); defer { lock.unlock() }
-        if case .jobProgress(let id, _, _, let preview, _) = e, let last = events.last,
-           case .jobProgress(let lastID, _, _, let lastPreview, _) = last, lastID == id {
+        // Attention maps are cumulative: a newer set for a job replaces one not yet drained.
+        if case .jobAttention(let id, _) = e {
+            events.removeAll { if case .jobAttention(let j, _) = $0 { return j == id } else { return false } }
+            events.append(e)
+            return
+        }
+        // The last event before any trailing attention of the same job.
+        var i = events.count - 1
+        while i >= 0, case .jobAttention(let j, _) = events[i], j == e.jobID { i -= 1 }
+        if case .jobProgress(let id, _, _, let preview, _) = e, i >= 0,
+           case .jobProgress(let lastID, _, _, let lastPreview, _) = events[i], lastID == id {
             // Keep a preview when the newer step carries none.
             if preview == nil, let lp = lastPreview, case .jobProgress(_, let s, let t, _, let at) = e {
-                events[events.count - 1] = .jobProgress(id: id, step: s, total: t, preview: lp, at: at)
+                events[i] = .jobProgress(id: id, step: s, total: t, preview: lp, at: at)
             } else {
-                events[events.count - 1] = e
+                events[i] = e
             }
             return
         }

@@ -18,6 +18,8 @@ public enum KeyHelp {
             ("t", "next theme (outside text fields)"),
             ("Ctrl+L", "redraw the screen"),
             ("F2", "dismiss the warning on the status line (a broken theme or settings file)"),
+            ("F7", "heat map on / off: the preview shows a prompt word's attention map (the word under the prompt cursor, else F8's), with the branch and template shares"),
+            ("F8", "heat map: next prompt word"),
         ]),
         Section(title: "Prompt and negative prompt", keys: [
             ("Enter", "queue a generation"),
@@ -44,6 +46,7 @@ public enum KeyHelp {
             ("x, Delete", "cancel the chosen job"),
             ("r", "run the chosen job again"),
             ("c", "clear the queue (like Ctrl+X)"),
+            ("a", "A/B compare: mark the chosen finished job (or gallery picture) as A, then another as B: side by side with the settings that differ; a again ends it"),
         ]),
         Section(title: "Gallery pane and gallery browser", keys: [
             ("arrows, h j k l, PgUp/PgDn, Home/End", "choose a picture"),
@@ -55,6 +58,7 @@ public enum KeyHelp {
             ("v", "queue 4 variations of this picture (its parameters and seed, new variation seeds at Variation strength)"),
             ("d, Delete", "delete the picture (asks y / n; it goes to the gallery's trash)"),
             ("u", "undo the last delete"),
+            ("a", "A/B compare with this picture (as in the queue)"),
             ("/", "search prompts (browser): type, then Enter or Down; Esc clears"),
             ("Esc, q, g", "close the browser"),
         ]),

@@ -44,6 +44,18 @@ public final class PipelineBackend: GenerationBackend {
 
     public func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool) throws
         -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String]) {
+        try generate(spec, onStep: onStep, attention: nil)
+    }
+
+    public func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool,
+                         onAttention: @escaping ([WordAttention]) -> Void) throws
+        -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String]) {
+        try generate(spec, onStep: onStep, attention: onAttention)
+    }
+
+    func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool,
+                  attention onAttention: (([WordAttention]) -> Void)?) throws
+        -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String]) {
         guard spec.prompt.utf8.count <= 20_000, spec.negativePrompt.utf8.count <= 20_000 else {
             throw StudioModelError("the prompt is longer than 20000 bytes")
         }
@@ -82,8 +94,12 @@ public final class PipelineBackend: GenerationBackend {
         let warnings = pipeline.encoders.compactMap { $0.promptTokens(spec.prompt).warning }
 
         let start = Date()
-        let images = try p.generate(request, seeds: spec.seeds) { step, total, previews in
-            onStep(step + 1, total, previews)
+        // The studio's heat-map view shows the maps live, so they are captured whenever someone
+        // listens (the cost is measured in BENCHMARKS.md, "Attention maps").
+        let capture = onAttention == nil ? nil : AttentionCapture()
+        let images = try p.generate(request, seeds: spec.seeds, attention: capture) { step, total, previews in
+            if let capture, let onAttention { onAttention(capture.maps.map { WordAttention($0, step: step + 1, totalSteps: total) }) }
+            return onStep(step + 1, total, previews)
         }
         let elapsed = Date().timeIntervalSince(start) / Double(max(1, spec.seeds.count))
         let pictures = zip(images, spec.seeds).enumerated().map { i, pair in

@@ -159,6 +159,19 @@ public final class StudioApp {
         pendingRepaint = false
     }
 
+    /// `image` resized (nearest) to `other`'s size, so two pictures of a pair share a cell size.
+    static func scaled(_ image: RGBImage, to other: RGBImage) -> RGBImage {
+        var px = [UInt8](repeating: 0, count: other.width * other.height * 3)
+        for y in 0..<other.height {
+            for x in 0..<other.width {
+                let (r, g, b) = image.rgb(x: x * image.width / other.width, y: y * image.height / other.height)
+                let o = (y * other.width + x) * 3
+                px[o] = r; px[o + 1] = g; px[o + 2] = b
+            }
+        }
+        return RGBImage(width: other.width, height: other.height, pixels: px)
+    }
+
     func image(for ref: PictureRef) -> RGBImage? {
         switch ref {
         case .preview: return state.preview?.image
@@ -170,6 +183,13 @@ public final class StudioApp {
             if fullImages.count > 64 { fullImages.removeAll() }
             fullImages[name] = img
             return img
+        case .heatMap(let base, let word):
+            guard let picture = image(for: base) else { return nil }
+            guard let maps = state.attention(for: base) else { return picture }
+            return HeatMap.overlay(picture, maps, word: word)
+        case .pair(let a, let b):
+            guard let x = image(for: a), let y = image(for: b) else { return nil }
+            return PictureGrid.make([x, y].map { $0.width == y.width && $0.height == y.height ? $0 : Self.scaled($0, to: y) })
         case .galleryThumbnail(let name):
             if let i = thumbnails[name] { return i }
             guard let g = gallery, let e = state.gallery.entries.first(where: { $0.name == name }),

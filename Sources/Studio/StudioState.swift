@@ -146,6 +146,20 @@ public struct StudioState {
     public var jobImages: [Int: RGBImage] = [:]
     public var nextJobID = 1
     public var preview: PreviewState?
+    /// The job the live preview belongs to.
+    public var previewJobID: Int?
+    /// Heat-map view of the preview (F7): a prompt word's attention map over the picture.
+    public var heatMap = false
+    /// The word shown when the prompt editor's cursor is not on one of the picture's words (F8 cycles).
+    public var heatWord = 0
+    /// Attention maps per job (one per picture, live while it runs) and per gallery picture made
+    /// in this session (by file name).
+    public var jobAttention: [Int: [WordAttention]] = [:]
+    public var galleryAttention: [String: WordAttention] = [:]
+    /// Settings of each finished job's first picture (for A/B compare).
+    public var jobSettings: [Int: GenerationSettings] = [:]
+    /// A/B compare (`a` in the queue or gallery pane marks A, then B; `a` again ends it).
+    public var compare: ABCompare?
     public var gallery = GalleryState()
     /// img2img start picture for the next generations (gallery `i`; Space on "Start strength" clears).
     public var startPicture: StartPicture?
@@ -197,6 +211,27 @@ public struct StudioState {
 
     mutating func say(_ text: String, _ level: MessageLevel = .info) { message = (text, level) }
 
+    /// The attention maps of what the preview pane shows (one per picture of a batch), if any.
+    public func attention(for ref: PictureRef) -> [WordAttention]? {
+        switch ref {
+        case .preview: return previewJobID.flatMap { jobAttention[$0] }
+        case .job(let id): return jobAttention[id]
+        case .galleryImage(let name): return galleryAttention[name].map { [$0] }
+        default: return nil
+        }
+    }
+
+    /// The word the heat map shows for `a`: the one under the prompt editor's cursor when the
+    /// editor holds the picture's prompt, else `heatWord` (cycled by F8).
+    public func heatWordIndex(_ a: WordAttention) -> Int? {
+        guard !a.words.isEmpty else { return nil }
+        if focus == .prompt, prompt.text == a.prompt {
+            let offset = prompt.chars[..<min(prompt.cursor, prompt.chars.count)].reduce(0) { $0 + String($1).utf8.count }
+            if let w = a.word(atByte: offset) { return w }
+        }
+        return heatWord % a.words.count
+    }
+
     /// A warning that stays until dismissed.
     public mutating func notice(_ text: String) { notices.append(text) }
 
@@ -221,6 +256,16 @@ public struct StudioState {
             return openGallery()
         }
         if key == .char("t") && !inTextField { return nextTheme() }
+        if key == .function(7) {
+            heatMap.toggle()
+            say(heatMap ? "Heat map on: the prompt word under the cursor (F8: next word) over the picture." : "Heat map off.")
+            return []
+        }
+        if key == .function(8) {
+            heatWord += 1
+            if !heatMap { heatMap = true }
+            return []
+        }
         if key == .ctrl("c") {
             if runningJob != nil { return cancelRunning() }
             say("Ctrl+Q quits; Esc cancels the running job.", .warning)
@@ -703,9 +748,35 @@ public struct StudioState {
             say("Queued #\(spec.id) (again #\(job.id)).")
             return [.submit(spec)]
         case .char("c"): return clearQueue()
+        case .char("a"):
+            let job = list[idx]
+            selectedJobID = job.id
+            guard job.status == .done, let settings = jobSettings[job.id], jobImages[job.id] != nil else {
+                say("A/B compare takes finished jobs whose pictures were saved.", .warning)
+                return []
+            }
+            return markCompare(ABCompare.Side(label: "#\(job.id)", ref: .job(job.id), settings: settings))
         default: break
         }
         selectedJobID = list[idx].id
+        return []
+    }
+
+    /// `a` on a picture: A when nothing is marked, B after A, and a third `a` ends the compare.
+    mutating func markCompare(_ side: ABCompare.Side) -> [Effect] {
+        if var c = compare, c.b == nil {
+            guard c.a.ref != side.ref else { say("Choose another picture for B, then a."); return [] }
+            c.b = side
+            compare = c
+            let n = ABCompare.differences(c.a.settings, side.settings).count
+            say("A/B: \(c.a.label) | \(side.label), \(n) setting\(n == 1 ? "" : "s") differ (a ends the compare).")
+        } else if compare != nil {
+            compare = nil
+            say("A/B compare ended.")
+        } else {
+            compare = ABCompare(a: side)
+            say("A = \(side.label); choose another picture and press a for B.")
+        }
         return []
     }
 
@@ -790,6 +861,9 @@ public struct StudioState {
 
     mutating func handleGalleryActions(_ key: Key) -> [Effect] {
         switch key {
+        case .char("a"):
+            guard let e = gallery.current else { return [] }
+            return markCompare(ABCompare.Side(label: e.shortID, ref: .galleryImage(e.name), settings: e.settings))
         case .char("r"): return reuse(.all)
         case .char("p"): return reuse(.prompts)
         case .char("s"): return reuse(.seed)
@@ -953,7 +1027,11 @@ public struct StudioState {
             }
             if let image {
                 preview = PreviewState(image: image, key: "job\(id)-step\(step)", caption: "#\(id) step \(step)/\(total)")
+                previewJobID = id
             }
+        case .jobAttention(let id, let maps):
+            jobAttention[id] = maps
+            if jobAttention.count > 64, let oldest = jobAttention.keys.min() { jobAttention[oldest] = nil }
         case .jobDone(let id, let entries, let image, let secs, let warnings):
             updateJob(id) { j in
                 j.status = .done; j.finished = Date(); j.step = j.totalSteps; j.results = entries.map(\.name)
@@ -961,6 +1039,11 @@ public struct StudioState {
             jobImages[id] = image
             if jobImages.count > 64, let oldest = jobImages.keys.min() { jobImages[oldest] = nil }
             preview = PreviewState(image: image, key: "job\(id)-done", caption: "#\(id) done")
+            previewJobID = id
+            if let first = entries.first { jobSettings[id] = first.settings }
+            if let maps = jobAttention[id] {
+                for (e, m) in zip(entries, maps) { galleryAttention[e.name] = m }
+            }
             let names = entries.map(\.shortID).joined(separator: ", ")
             let warn = warnings.isEmpty ? "" : " (\(warnings.joined(separator: "; ")))"
             say(String(format: "Done #%d in %.1f s: %d picture%@ saved %@%@", id, secs, entries.count,

@@ -211,8 +211,13 @@ public enum StudioView {
         // Lines: a heading per encoder, then its three knobs.
         var lines: [(label: String, value: String, row: Int?, role: Role)] = []
         var r = 0
+        // Branch shares of the previewed picture's cross-attention (heat-map maps), when known.
+        let shownMaps = previewContent(s).flatMap { s.attention(for: $0.ref)?.first }
         for e in info.encoders {
             lines.append((e.id, "\(e.blockCount) blocks", nil, .accent))
+            if let a = shownMaps, let i = a.branches.firstIndex(of: e.id) {
+                lines.append(("  attention", String(format: "%.0f%%", 100 * a.branchShares[i]), nil, .dim))
+            }
             for f in EncoderField.allCases {
                 switch f {
                 case .fusion: lines.append(("  fusion", String(format: "%.1f", s.fusion(e)) + (s.fusion(e) == 0 ? " (off)" : ""), r, .value))
@@ -354,8 +359,30 @@ public enum StudioView {
         return nil
     }
 
+    /// The heat map the preview shows (F7): the maps of the content and the chosen word.
+    static func heatMapContent(_ s: StudioState, _ ref: PictureRef) -> (maps: [WordAttention], word: Int)? {
+        guard s.heatMap, let maps = s.attention(for: ref), let first = maps.first, let w = s.heatWordIndex(first) else { return nil }
+        return (maps, w)
+    }
+
     static func drawPreview(_ c: inout Canvas, _ s: StudioState, _ rect: Rect, pictures: Bool) {
-        let content = previewContent(s)
+        if let compare = s.compare, let b = compare.b {
+            drawCompare(&c, compare.a, b, rect, pictures: pictures)
+            return
+        }
+        var content = previewContent(s)
+        var heat: (maps: [WordAttention], word: Int)?
+        if let current = content, s.heatMap {
+            heat = heatMapContent(s, current.ref)
+            if let heat {
+                let a = heat.maps[0]
+                let progress = a.step < a.totalSteps ? " (step \(a.step)/\(a.totalSteps))" : ""
+                content = (.heatMap(current.ref, word: heat.word), current.key + "-heat-\(heat.word)-\(a.step)",
+                           current.caption + " · heat: \(a.words[heat.word])" + progress)
+            } else {
+                content?.caption += " · heat: no maps"
+            }
+        }
         c.box(rect, title: "Preview", focused: false, extra: content?.caption)
         let inner = rect.inner
         guard inner.height > 0, inner.width > 0 else { return }
@@ -366,11 +393,46 @@ public enum StudioView {
             }
             return
         }
+        var area = inner
+        if let heat, inner.height > 2 {
+            // The branch and template shares on the pane's last line (the maps' own numbers).
+            let a = heat.maps[0]
+            let shares = zip(a.branches, a.branchShares).map { String(format: "%@ %.0f%%", $0, 100 * $1) }.joined(separator: " · ")
+                + String(format: " · template %.0f%%", 100 * a.templateShare)
+            c.put(inner.maxY - 1, inner.x + 1, TextWidth.truncate(shares, to: max(0, inner.width - 2)), role: .dim)
+            area.height -= 1
+        }
         if pictures {
-            c.pictures.append(PictureSlot(ref: content.ref, key: content.key, rect: inner))
+            c.pictures.append(PictureSlot(ref: content.ref, key: content.key, rect: area))
+        } else if let heat {
+            // Plain mode: a coarse character map of the first picture's map.
+            let side = min(area.height, max(1, (area.width - 2) / 2))
+            let lines = HeatMap.characterMap(heat.maps[0], word: heat.word, columns: 2 * side, rows: side)
+            for (i, l) in lines.enumerated() {
+                c.put(inner.y + i, inner.x + max(0, (inner.width - 2 * side) / 2), l, role: .accent)
+            }
         } else {
             let l = TextWidth.truncate("(pictures are off in this terminal)", to: inner.width - 2)
             c.put(inner.y + inner.height / 2, inner.x + max(1, (inner.width - TextWidth.width(l)) / 2), l, role: .dim)
+        }
+    }
+
+    /// A/B compare: both pictures side by side, the settings that differ below them.
+    static func drawCompare(_ c: inout Canvas, _ a: ABCompare.Side, _ b: ABCompare.Side, _ rect: Rect, pictures: Bool) {
+        c.box(rect, title: "Preview", focused: false, extra: "A \(a.label) | B \(b.label) · a ends")
+        let inner = rect.inner
+        guard inner.height > 0, inner.width > 0 else { return }
+        var lines = ABCompare.differences(a.settings, b.settings)
+        if lines.isEmpty { lines = ["no settings differ"] }
+        let shown = pictures ? min(lines.count, max(1, inner.height / 3)) : min(lines.count, inner.height)
+        let textTop = inner.maxY - shown
+        for (i, l) in lines.prefix(shown).enumerated() {
+            let more = i == shown - 1 && lines.count > shown ? " (+\(lines.count - shown) more)" : ""
+            c.put(textTop + i, inner.x + 1, TextWidth.truncate(l + more, to: max(0, inner.width - 2)), role: i == 0 ? .value : .dim)
+        }
+        if pictures, textTop > inner.y {
+            c.pictures.append(PictureSlot(ref: .pair(a.ref, b.ref), key: "ab:\(a.ref):\(b.ref)",
+                                          rect: Rect(x: inner.x, y: inner.y, width: inner.width, height: textTop - inner.y)))
         }
     }
 

@@ -11,6 +11,19 @@ public protocol GenerationBackend: AnyObject {
     /// denoised estimates and returns false to cancel (then it throws CancellationError).
     func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool) throws
         -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String])
+    /// The same, also reporting each picture's attention maps (summed over the steps so far)
+    /// after each step, before `onStep`. Backends without maps just generate.
+    func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool,
+                  onAttention: @escaping ([WordAttention]) -> Void) throws
+        -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String])
+}
+
+extension GenerationBackend {
+    public func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool,
+                         onAttention: @escaping ([WordAttention]) -> Void) throws
+        -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String]) {
+        try generate(spec, onStep: onStep)
+    }
 }
 
 /// The single background thread that loads the model and runs the queue. The UI thread talks to
@@ -149,7 +162,7 @@ public final class GenerationWorker: @unchecked Sendable {
         var lastPreview = Date.distantPast
         let minGap = Double(spec.previewMinInterval) / 1000
         do {
-            let (pictures, warnings) = try backend.generate(spec) { [self] step, total, images in
+            let (pictures, warnings) = try backend.generate(spec, onStep: { [self] step, total, images in
                 let now = Date()
                 var preview: RGBImage? = nil
                 if spec.previewEvery > 0 {
@@ -161,7 +174,7 @@ public final class GenerationWorker: @unchecked Sendable {
                 }
                 inbox.post(.jobProgress(id: spec.id, step: step, total: total, preview: preview, at: now))
                 return shouldContinue
-            }
+            }, onAttention: { [inbox] maps in inbox.post(.jobAttention(id: spec.id, maps)) })
             if !shouldContinue { throw CancellationError() }
             var entries: [GalleryEntry] = []
             if let gallery {

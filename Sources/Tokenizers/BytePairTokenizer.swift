@@ -90,13 +90,13 @@ public struct BytePairTokenizer: Tokenizer {
         String(decoding: t, as: UTF8.self).unicodeScalars.map { symbolToByte[$0.value] ?? UInt8(ascii: "?") }
     }
 
+    public func tokenBytes(_ id: Int32) -> [UInt8] {
+        let t = vocab.text(id)
+        return vocab.type(id) == .normal ? unmapBytes(t) : t
+    }
+
     public func decode(_ ids: [Int32]) -> String {
-        var bytes: [UInt8] = []
-        for id in ids {
-            let t = vocab.text(id)
-            if vocab.type(id) == .normal { bytes += unmapBytes(t) } else { bytes += t }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: ids.flatMap(tokenBytes), as: UTF8.self)
     }
 }
 

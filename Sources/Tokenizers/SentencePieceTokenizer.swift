@@ -85,21 +85,20 @@ public struct SentencePieceTokenizer: Tokenizer {
         }
     }
 
-    public func decode(_ ids: [Int32]) -> String {
+    public func tokenBytes(_ id: Int32) -> [UInt8] {
+        let i = Int(id)
+        guard i >= 0, i < vocab.texts.count else { return [] }
+        if vocab.types[i] == .byte, let b = byteTokens.firstIndex(of: id) { return [UInt8(b)] }
+        let t = vocab.texts[i]
         var bytes: [UInt8] = []
-        for id in ids {
-            let i = Int(id)
-            guard i >= 0, i < vocab.texts.count else { continue }
-            if vocab.types[i] == .byte, let b = byteTokens.firstIndex(of: id) {
-                bytes.append(UInt8(b))
-            } else {
-                let t = vocab.texts[i]
-                var k = 0
-                while k < t.count {
-                    if k + 3 <= t.count && t[k..<(k + 3)].elementsEqual(Self.spaceMark) { bytes.append(0x20); k += 3 } else { bytes.append(t[k]); k += 1 }
-                }
-            }
+        var k = 0
+        while k < t.count {
+            if k + 3 <= t.count && t[k..<(k + 3)].elementsEqual(Self.spaceMark) { bytes.append(0x20); k += 3 } else { bytes.append(t[k]); k += 1 }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
+    }
+
+    public func decode(_ ids: [Int32]) -> String {
+        String(decoding: ids.flatMap(tokenBytes), as: UTF8.self)
     }
 }

@@ -13,6 +13,31 @@ public protocol Tokenizer: Sendable {
     var addsBOSByDefault: Bool { get }
     var vocabularySize: Int { get }
     func tokenText(_ id: Int32) -> String
+    /// The bytes token `id` stands for in text (byte tokens: their one byte; SentencePiece's "▁": a
+    /// space), so that a token sequence maps back onto the text it came from (`byteSpans`).
+    func tokenBytes(_ id: Int32) -> [UInt8]
+}
+
+extension Tokenizer {
+    /// Where each token of `ids` lies in `text`, as half-open UTF-8 byte ranges, for ids that
+    /// `encode(text, addBOS: false, parseSpecial: false)` gave (or a prefix of them, after
+    /// truncation). Tokens are laid end to end along the text; a token byte that the text does
+    /// not have at that point (SentencePiece's optional leading "▁", a BOS) is taken as inserted
+    /// by the tokenizer and covers nothing, so a span can be empty. Attention maps use these
+    /// spans to merge subword tokens back into the prompt's words.
+    public func byteSpans(of ids: [Int32], in text: String) -> [Range<Int>] {
+        let source = Array(text.utf8)
+        var cursor = 0
+        return ids.map { id in
+            let start = cursor
+            var first: Int?
+            for b in tokenBytes(id) where cursor < source.count && source[cursor] == b {
+                if first == nil { first = cursor }
+                cursor += 1
+            }
+            return (first ?? start)..<max(first ?? start, cursor)
+        }
+    }
 }
 
 public struct TokenizerError: Error, CustomStringConvertible {

@@ -112,7 +112,9 @@ public final class ImagePipeline: @unchecked Sendable {
 
     /// Generates one picture per seed. `onStep` sees each step's denoised estimate (as a
     /// picture) and may return false to cancel (the call then throws CancellationError).
-    public func generate(_ request: GenerationRequest, seeds: [UInt64],
+    /// With `attention`, the cross-attention of the conditional rows is captured into it, a step
+    /// at a time (already updated when `onStep` runs); without, nothing is captured or allocated.
+    public func generate(_ request: GenerationRequest, seeds: [UInt64], attention: AttentionCapture? = nil,
                          onStep: ((Int, Int, [RGBImage]) -> Bool)? = nil) throws -> [RGBImage] {
         let B = seeds.count
         guard B > 0 else { return [] }
@@ -130,9 +132,15 @@ public final class ImagePipeline: @unchecked Sendable {
                                 fusion: request.fusionWeights)
         let model = self.model
         let prediction: Prediction = model.config.prediction == .velocity ? .velocity : .cleanImage
+        attention?.start(self, prompt: request.prompt, seeds: B)
         let denoiser = Denoiser(prediction: prediction) { input in
             let text = input.includesUnconditional ? both : condInput
-            return model.predict(noisy: input.x, sigmas: Array(repeating: Float(input.sigma), count: input.rows), text: text)
+            let out = model.predict(noisy: input.x, sigmas: Array(repeating: Float(input.sigma), count: input.rows), text: text)
+            // Rows 0..<B are the conditional ones with or without guidance.
+            if let attention {
+                for r in 0..<input.batch { attention.record(model, row: r, branchTokens: text.branches.map(\.tokens)) }
+            }
+            return out
         }
         let sampler = try Sampler(settings: request.sampler)
         let n = model.geometry.pixelsPerImage
@@ -155,6 +163,7 @@ public final class ImagePipeline: @unchecked Sendable {
             start = Sampler.noised(batch, noise: start, sigma: sampler.schedule.sigmas[startStep])
         }
         let out = try sampler.sample(denoiser, from: start, seeds: seeds, elementsPerRow: n, startStep: startStep) { info in
+            attention?.finishStep()
             guard let onStep else { return true }
             let previews = (0..<B).map { Self.picture(Array(info.denoised[($0 * n)..<(($0 + 1) * n)]), size: size) }
             return onStep(info.step, info.steps, previews)

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Timings: kernels, prompt encoding, a training step.",
-        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchLoad.self]
+        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchLoad.self, BenchAttention.self]
     )
 }
 

@@ -106,6 +106,10 @@ struct GenerateCommand: ParsableCommand {
     var variationOf: UInt64?
     @Option(parsing: .unconditional, help: "How far variations move from --variation-of (\(Bounds.variationStrength.text), default 0.2; 0 = that seed's picture).")
     var variationStrength: Double?
+    @Option(help: ArgumentHelp("Write per-word attention maps, branch shares and the template share as JSON here (-N suffixes when --count > 1).", valueName: "FILE.json"))
+    var attention: String?
+    @Option(help: ArgumentHelp("Draw the per-word attention maps over the picture, one labelled tile per word, into this PNG (-N suffixes when --count > 1).", valueName: "FILE.png"))
+    var attentionSheet: String?
 
     func validate() throws {
         try Bounds.steps.check(steps)
@@ -127,6 +131,17 @@ struct GenerateCommand: ParsableCommand {
         return count == 1 ? output : output.replacingOccurrences(of: ".png", with: "") + "-\(i + 1).png"
     }
 
+    /// Picture `i`'s file for a per-picture option: FILE itself for one picture, else FILE-N.ext
+    /// (N from 1) with the extension kept.
+    func numberedPath(_ path: String?, _ i: Int) -> String? {
+        guard let path else { return nil }
+        guard count > 1 else { return path }
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let stem = ext.isEmpty ? path : String(path.dropLast(ext.count + 1))
+        return stem + "-\(i + 1)" + (ext.isEmpty ? "" : "." + ext)
+    }
+
     func run() throws {
         try applyThreads(threads)
         let kind: SamplerKind
@@ -138,6 +153,10 @@ struct GenerateCommand: ParsableCommand {
         do { try request.sampler.validate() } catch { throw CLIError("\(error)") }
         // Everything that can fail without generating fails before the model is even read.
         for i in 0..<count { if let path = outputPath(i) { do { try OutputFile.check(path) } catch { throw CLIError("-o: \(error)") } } }
+        for i in 0..<count {
+            if let path = numberedPath(attention, i) { do { try OutputFile.check(path) } catch { throw CLIError("--attention: \(error)") } }
+            if let path = numberedPath(attentionSheet, i) { do { try OutputFile.check(path) } catch { throw CLIError("--attention-sheet: \(error)") } }
+        }
         var startPicture: (path: String, image: RGBImage)?
         if let initImage {
             let path = URL(fileURLWithPath: initImage).standardizedFileURL.path
@@ -165,10 +184,12 @@ struct GenerateCommand: ParsableCommand {
         for (i, s) in seeds.enumerated() {
             let start = Date()
             let image: RGBImage
+            // Attention capture only when asked: without it the sampling loop is unchanged.
+            let capture = attention != nil || attentionSheet != nil ? AttentionCapture() : nil
             do {
                 var one = request
                 if variationOf != nil { (one.variationSeeds, one.variationStrength) = ([ownSeeds[i]], variationStrength) }
-                image = try pipeline.generate(one, seeds: [s]) { step, total, _ in
+                image = try pipeline.generate(one, seeds: [s], attention: capture) { step, total, _ in
                     let which = count == 1 ? "" : "picture \(i + 1)/\(count) "
                     FileHandle.standardError.write(Data("\rlidit: \(which)step \(step + 1)/\(total)".utf8))
                     return true
@@ -187,6 +208,17 @@ struct GenerateCommand: ParsableCommand {
                              PNGText(keyword: "lidit", text: settings.jsonString())]
                 do { try OutputFile.replace(path) { try PNGFile(image: image, texts: texts).write(path: $0) } } catch { throw CLIError("\(error)") }
                 print(path)
+            }
+            if let maps = capture?.maps.first {
+                if let path = numberedPath(attention, i) {
+                    do { try OutputFile.write(maps.json(), to: path) } catch { throw CLIError("--attention: \(error)") }
+                    print(path)
+                }
+                if let path = numberedPath(attentionSheet, i) {
+                    let sheet = maps.sheet(picture: image)
+                    do { try OutputFile.replace(path) { try PNGFile(image: sheet, texts: []).write(path: $0) } } catch { throw CLIError("--attention-sheet: \(error)") }
+                    print(path)
+                }
             }
             fflush(stdout)
         }

@@ -53,3 +53,52 @@ final class TokenizerFixtureTests: XCTestCase {
         }
     }
 }
+
+/// `byteSpans`: each token of a plain-text encoding maps back onto the bytes it came from, for both
+/// real tokenizers (different vocabularies, byte fallback, digits split one by one, runs of spaces),
+/// which is what merges subword tokens into prompt words for the attention maps.
+final class TokenizerByteSpanTests: XCTestCase {
+    static let prompts = [
+        "a red circle to the left of a blue square",
+        " A RED,  circle… (left) of 3 stars — café!",
+        "two   green triangles\tand 1234 hearts.",
+        "naïve 日本語 emoji 🟥🔵 x-ray don't",
+        "<|im_start|> <bos> literally",
+        "",
+    ]
+
+    func check(_ id: String) throws {
+        let tok = try TokenizerModels.tokenizer(id)
+        for text in Self.prompts {
+            let ids = tok.encode(text, addBOS: false, parseSpecial: false)
+            let spans = tok.byteSpans(of: ids, in: text)
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(spans.count, ids.count)
+            // The spans tile the text in order: every byte belongs to exactly one token.
+            var cursor = 0
+            for (i, s) in spans.enumerated() {
+                XCTAssertEqual(s.lowerBound, cursor, "\(id) \(text.debugDescription) token \(i)")
+                cursor = s.upperBound
+                // A token's own bytes are what it covers.
+                XCTAssertEqual(Array(bytes[s]), tok.tokenBytes(ids[i]), "\(id) \(text.debugDescription) token \(i)")
+            }
+            XCTAssertEqual(cursor, bytes.count, "\(id) \(text.debugDescription)")
+        }
+        // After truncation the spans of the kept tokens are unchanged.
+        let text = Self.prompts[1]
+        let ids = tok.encode(text, addBOS: false, parseSpecial: false)
+        XCTAssertEqual(tok.byteSpans(of: Array(ids.prefix(4)), in: text), Array(tok.byteSpans(of: ids, in: text).prefix(4)))
+    }
+
+    func testSmolLM2() throws { try check("smollm2") }
+    func testGemma3() throws { try check("gemma3") }
+
+    /// A byte the text lacks (here a leading space the tokenizer would add) covers nothing.
+    func testInsertedBytesCoverNothing() throws {
+        let tok = try TokenizerModels.tokenizer("gemma3")
+        let ids = tok.encode(" red", addBOS: false, parseSpecial: false)
+        let spans = tok.byteSpans(of: ids, in: "red")
+        XCTAssertEqual(spans.last?.upperBound, 3)
+        XCTAssertEqual(spans.first?.lowerBound, 0)
+    }
+}
