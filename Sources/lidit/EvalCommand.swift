@@ -40,7 +40,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Model file to generate with.", valueName: "PATH"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Sampler: euler, euler_a, heun, dpm++2m, ddim.", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "NAME"))
     var sampler = "euler"
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Sampling steps (\(Bounds.steps.text)).", valueName: "N"))
