@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import ImageIO
 import PromptEncoder
+import Shapes
 
 /// What one captured text token (a key of the DiT's cross-attention) is. Every real key of the
 /// conditional row is one of these; padding keys (masked, zero attention) are not kept.
@@ -124,38 +125,18 @@ public struct AttentionMaps: Sendable {
     /// `{"width", "height", "words": [{"word", "map"}], "branches": {name: share}, "template_share"}`
     /// over all steps (the format of `lidit generate --attention`).
     public func json() -> Data {
-        var s = "{\"width\": \(width), \"height\": \(height), \"words\": ["
-        for (i, w) in words.enumerated() {
-            if i > 0 { s += ", " }
-            s += "{\"word\": \(Self.jsonString(w.text)), \"map\": ["
-            s += wordMap(i).map { Self.number(Double($0)) }.joined(separator: ",")
-            s += "]}"
-        }
-        s += "], \"branches\": {"
-        s += zip(branchNames, branchShares()).map { "\(Self.jsonString($0)): \(Self.number($1))" }.joined(separator: ", ")
-        s += "}, \"template_share\": \(Self.number(templateShare()))}\n"
-        return Data(s.utf8)
-    }
-
-    static func number(_ v: Double) -> String {
-        guard v.isFinite else { return "0" }
-        return v == 0 ? "0" : String(format: "%.9g", v)
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var s = "\""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\"": s += "\\\""
-            case "\\": s += "\\\\"
-            case "\n": s += "\\n"
-            case "\r": s += "\\r"
-            case "\t": s += "\\t"
-            default:
-                if u.value < 0x20 { s += String(format: "\\u%04x", u.value) } else { s.unicodeScalars.append(u) }
-            }
-        }
-        return s + "\""
+        // A Float's own shortest digits (0.0012345), not those of its widened Double.
+        func number(_ v: Float) -> JSONValue { v.isFinite ? .double(Double(v.description)!) : .int(0) }
+        func share(_ v: Double) -> JSONValue { v.isFinite ? .double(v) : .int(0) }
+        let value = JSONValue.object([
+            ("width", .int(width)), ("height", .int(height)),
+            ("words", .array(words.indices.map { i in
+                .object([("word", .string(words[i].text)), ("map", .array(wordMap(i).map(number)))])
+            })),
+            ("branches", .object(zip(branchNames, branchShares()).map { ($0, share($1)) })),
+            ("template_share", share(templateShare())),
+        ])
+        return Data((value.serialized() + "\n").utf8)
     }
 }
 

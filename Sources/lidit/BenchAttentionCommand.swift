@@ -34,6 +34,7 @@ struct BenchAttention: ParsableCommand {
         try Bounds.limit.check(limit)
         try Bounds.steps.check(steps)
         try Bounds.cfg.check(cfg)
+        try Bounds.threads.check(threads)
     }
 
     func run() throws {
