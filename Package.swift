@@ -1,7 +1,7 @@
 // swift-tools-version:5.9
-// LI-DiT Studio. Dependency direction (each line only uses the lines above it):
-//   C library shims → Kernels → ModelFiles, Tokenizers → LLM → (PromptEncoder → Diffusion → Training/Evaluation)
-//   → ImageIO/Gallery/TerminalGraphics → Studio → lidit
+// LI-DiT Studio. Dependency direction: C library shims → Kernels → ModelFiles, Tokenizers → LLM →
+//   NeuralLayers, PromptEncoder, Sampling, Diffusion → ImageIO, Shapes, Gallery → Pipeline →
+//   Training, Evaluation → TerminalGraphics, Studio → lidit
 import PackageDescription
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // The order of the README's module table: each target uses only those above it
+        // (Tests/LayeringTests checks this, and that every dependency is imported).
+
         // C library shims
         // OpenBLAS and ncursesw are linked without pkg-config: their .pc files carry -D flags that
         // SwiftPM rejects with a warning; the shim headers set what those flags would.
@@ -22,44 +25,48 @@ let package = Package(
         .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "CShims", dependencies: ["CPNG", "CNcursesW", "CBLAS"]),
-
-        // numeric kernels (element-wise inner loops in C, where clang vectorises them)
+        .target(name: "CShims", dependencies: ["CPNG", "CNcursesW"]),
+        // element-wise inner loops in C, where clang vectorises them
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CShims", "CKernels"], swiftSettings: release),
         // where user files live (models, features, gallery, settings, themes): LIDIT_*, XDG, $HOME
         .target(name: "UserFolders"),
+
+        // numeric kernels
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: release),
         // model files and tokenizers
         .target(name: "ModelFiles", dependencies: ["Kernels", "UserFolders"], swiftSettings: release),
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: release),
         // LLM encoders
-        .target(name: "LLM", dependencies: ["Kernels", "ModelFiles", "Tokenizers"], swiftSettings: release),
+        .target(name: "LLM", dependencies: ["Kernels", "ModelFiles"], swiftSettings: release),
         // trainable network layers (forward and backward side by side), the LI prompt encoder,
-        // the LI-DiT network and the samplers
+        // the samplers, the LI-DiT network and its file format
         .target(name: "NeuralLayers", dependencies: ["Kernels"], swiftSettings: release),
-        .target(name: "PromptEncoder", dependencies: ["NeuralLayers", "LLM", "Tokenizers", "ModelFiles"], swiftSettings: release),
-        .target(name: "Diffusion", dependencies: ["NeuralLayers", "PromptEncoder"], swiftSettings: release),
+        .target(name: "PromptEncoder", dependencies: ["Kernels", "LLM", "ModelFiles", "NeuralLayers", "Tokenizers"], swiftSettings: release),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: release),
-        // training: the shapes dataset, the LLM feature cache, the trainer; generation from a trained model
-        .target(name: "Training", dependencies: ["Diffusion", "PromptEncoder", "Sampling", "Shapes", "ImageIO", "ModelFiles", "Kernels", "UserFolders"],
-                swiftSettings: release),
-        // imaging (PNG files); below training so sample grids can be written
+        .target(name: "Diffusion", dependencies: ["Kernels", "ModelFiles", "NeuralLayers", "PromptEncoder", "Sampling"], swiftSettings: release),
+        // pictures (PNG files), the "shapes" domain (scenes, renderer, captions), the on-disk gallery
+        // and the settings it records
         .target(name: "ImageIO", dependencies: ["CShims"], swiftSettings: release),
-        // the "shapes" domain: scene specs, renderer, captions; and the prompt-following benchmark
-        .target(name: "Shapes", dependencies: ["Kernels"], swiftSettings: release),
-        .target(name: "Evaluation", dependencies: ["Shapes", "ImageIO"], swiftSettings: release),
-
-        // the on-disk gallery (PNG files + SQLite index) and pictures in the terminal
-        .target(name: "Gallery", dependencies: ["ImageIO", "CSQLite", "UserFolders"], swiftSettings: release),
-        .target(name: "TerminalGraphics", dependencies: ["ImageIO", "CSixel", "CShims"], swiftSettings: release),
-        // the ncurses studio
-        .target(name: "Studio", dependencies: ["CNcursesW", "CShims", "Training", "Gallery", "TerminalGraphics", "Sampling",
-                                              "PromptEncoder", "LLM", "ImageIO", "UserFolders"], swiftSettings: release),
-
+        .target(name: "Shapes", swiftSettings: release),
+        .target(name: "Gallery", dependencies: ["CSQLite", "ImageIO", "Sampling", "UserFolders"], swiftSettings: release),
+        // generation from a model file: load, encode, sample, picture, the settings it records
+        .target(name: "Pipeline", dependencies: ["Diffusion", "Gallery", "ImageIO", "Kernels", "ModelFiles", "NeuralLayers", "PromptEncoder",
+                                                "Sampling", "Shapes"], swiftSettings: release),
+        // training (the shapes pool, the LLM feature cache, AdamW + EMA) and the benchmark
+        .target(name: "Training", dependencies: ["Diffusion", "ImageIO", "Kernels", "ModelFiles", "NeuralLayers", "Pipeline", "PromptEncoder",
+                                                "Sampling", "Shapes", "UserFolders"], swiftSettings: release),
+        .target(name: "Evaluation", dependencies: ["Shapes"], swiftSettings: release),
+        // pictures in the terminal, the ncurses studio
+        .target(name: "TerminalGraphics", dependencies: ["CShims", "CSixel", "ImageIO"], swiftSettings: release),
+        .target(name: "Studio", dependencies: ["CNcursesW", "CShims", "Gallery", "ImageIO", "Pipeline", "PromptEncoder", "Sampling",
+                                              "TerminalGraphics", "UserFolders"], swiftSettings: release),
+        // the parsers of outside data as fuzz targets (run by scripts/fuzz and replayed by FuzzTests)
+        .target(name: "FuzzTargets", dependencies: ["Diffusion", "Evaluation", "Gallery", "ImageIO", "LLM", "ModelFiles", "Shapes",
+                                                    "Studio", "TerminalGraphics", "Tokenizers"]),
+        // the command line
         .executableTarget(name: "lidit", dependencies: [
-            "Studio",
-            "Kernels", "ModelFiles", "Tokenizers", "LLM", "ImageIO", "Shapes", "Evaluation",
-            "NeuralLayers", "PromptEncoder", "Diffusion", "Sampling", "Gallery", "TerminalGraphics", "Training", "UserFolders",
+            "Diffusion", "Evaluation", "Gallery", "ImageIO", "Kernels", "ModelFiles", "Pipeline", "PromptEncoder", "Sampling", "Shapes",
+            "Studio", "TerminalGraphics", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
 
@@ -71,18 +78,17 @@ let package = Package(
         // Gradient-check helpers shared by the NeuralLayers and Diffusion tests (linked only into tests).
         .target(name: "GradientTestSupport", dependencies: ["NeuralLayers", "Kernels"], path: "Tests/GradientTestSupport"),
         .testTarget(name: "NeuralLayersTests", dependencies: ["NeuralLayers", "GradientTestSupport"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers", "GradientTestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "PromptEncoder", "NeuralLayers", "Sampling", "GradientTestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Diffusion", "Shapes", "ImageIO", "PromptEncoder", "ModelFiles", "NeuralLayers", "Sampling", "Kernels"]),
-        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Pipeline", "UserFolders", "Diffusion", "Shapes", "ImageIO", "PromptEncoder", "ModelFiles", "NeuralLayers", "Sampling", "Kernels"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Diffusion", "PromptEncoder", "ImageIO", "ModelFiles", "NeuralLayers", "Sampling", "Kernels"]),
+        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "ImageIO", "Sampling"]),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"]),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Shapes"]),
-        // the parsers of outside data as fuzz targets (run by scripts/fuzz and replayed by FuzzTests)
-        .target(name: "FuzzTargets", dependencies: ["ModelFiles", "Tokenizers", "LLM", "ImageIO", "Gallery", "Shapes", "Evaluation",
-                                                    "Diffusion", "Training", "Studio", "TerminalGraphics"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "ModelFiles", "ImageIO", "LLM", "Tokenizers"]),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Gallery", "Sampling", "ImageIO", "Training", "Diffusion", "PromptEncoder",
+        .testTarget(name: "LayeringTests"),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Gallery", "Sampling", "ImageIO", "Pipeline", "Diffusion", "PromptEncoder",
                                                       "UserFolders", "ModelFiles"]),
     ]
 )

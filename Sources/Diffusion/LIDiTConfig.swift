@@ -1,13 +1,6 @@
 import NeuralLayers
 import PromptEncoder
-
-/// What the network's output means.
-public enum PredictionTarget: String, Codable, Sendable {
-    /// v = ε − x₀ (rectified flow / minRF, SD3).
-    case velocity
-    /// x₀, the clean image (JiT, "Back to Basics", Li & He 2025).
-    case cleanImage
-}
+import Sampling
 
 /// How the training loss is measured (rectified flow: x_σ = (1−σ)·x₀ + σ·ε).
 public enum LossSpace: String, Codable, Sendable {
@@ -34,7 +27,7 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
     public var qkNorm: Bool = true
     /// Add an MLP of the masked mean of Y to the timestep embedding for the adaLN conditioning.
     public var pooledText: Bool = true
-    public var prediction: PredictionTarget = .cleanImage
+    public var prediction: Prediction = .cleanImage
     public var loss: LossSpace = .velocity
     /// JiT's t_eps: the σ below which the velocity loss of a clean-image model stops growing as 1/σ².
     public var minimumSigma: Float = 0.05
@@ -43,7 +36,7 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
 
     public init(imageSize: Int = 64, channels: Int = 3, patch: Int = 8, width: Int = 192, depth: Int = 6, heads: Int = 4,
                 mlpRatio: Int = 4, activation: Activation = .geluTanh, qkNorm: Bool = true, pooledText: Bool = true,
-                prediction: PredictionTarget = .cleanImage, loss: LossSpace = .velocity, minimumSigma: Float = 0.05,
+                prediction: Prediction = .cleanImage, loss: LossSpace = .velocity, minimumSigma: Float = 0.05,
                 refiner: RefinerConfig) {
         self.imageSize = imageSize; self.channels = channels; self.patch = patch; self.width = width; self.depth = depth
         self.heads = heads; self.mlpRatio = mlpRatio; self.activation = activation; self.qkNorm = qkNorm
@@ -84,7 +77,7 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
         activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .geluTanh
         qkNorm = try c.decodeIfPresent(Bool.self, forKey: .qkNorm) ?? true
         pooledText = try c.decodeIfPresent(Bool.self, forKey: .pooledText) ?? true
-        prediction = try c.decodeIfPresent(PredictionTarget.self, forKey: .prediction) ?? .cleanImage
+        prediction = try c.decodeIfPresent(Prediction.self, forKey: .prediction) ?? .cleanImage
         loss = try c.decodeIfPresent(LossSpace.self, forKey: .loss) ?? .velocity
         minimumSigma = try c.decodeIfPresent(Float.self, forKey: .minimumSigma) ?? 0.05
     }

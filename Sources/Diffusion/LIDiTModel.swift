@@ -36,7 +36,7 @@ public struct StepResult: Sendable {
 ///     let r = model.trainingStep(batch)          // forward + backward; gradients accumulate
 ///     // optimizer over model.parameters.values / .gradients (count floats; entries[i].decays for decay groups)
 ///
-/// Sampling: `denoised(...)` (x̂₀) or `velocity(...)` (v̂) at (x_σ, σ).
+/// Sampling: `predict(...)`, the raw output; `Sampling.Prediction` turns it into x̂₀.
 ///
 /// Not thread-safe: one model runs one batch at a time (it owns one workspace). Separate models (e.g.
 /// an EMA copy for samples) may run on separate threads.
@@ -198,30 +198,6 @@ public final class LIDiTModel {
         var out = [Float](repeating: 0, count: network.tokens * S)
         out.withUnsafeMutableBufferPointer { network.accumulateCrossAttention(ws.network, row: row, into: $0.baseAddress!) }
         return (out, S)
-    }
-
-    /// x̂₀ at (x_σ, σ): the output itself for a clean-image model, x_σ − σ·v̂ for a velocity model.
-    public func denoised(noisy: [Float], sigmas: [Float], text: RefinerInput) -> [Float] {
-        var out = predict(noisy: noisy, sigmas: sigmas, text: text)
-        if config.prediction == .velocity {
-            let n = geometry.pixelsPerImage
-            for b in 0..<sigmas.count { for i in (b * n)..<((b + 1) * n) { out[i] = noisy[i] - sigmas[b] * out[i] } }
-        }
-        return out
-    }
-
-    /// v̂ at (x_σ, σ): the output itself for a velocity model, (x_σ − x̂₀)/max(σ, σ_min) for a clean-image
-    /// model (JiT's sampler clamps the same way).
-    public func velocity(noisy: [Float], sigmas: [Float], text: RefinerInput) -> [Float] {
-        var out = predict(noisy: noisy, sigmas: sigmas, text: text)
-        if config.prediction == .cleanImage {
-            let n = geometry.pixelsPerImage
-            for b in 0..<sigmas.count {
-                let s = max(sigmas[b], config.minimumSigma)
-                for i in (b * n)..<((b + 1) * n) { out[i] = (noisy[i] - out[i]) / s }
-            }
-        }
-        return out
     }
 
     /// Forward FLOPs per sample (2 × multiply-adds of every GEMM and attention product).

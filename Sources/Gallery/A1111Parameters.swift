@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 
 /// The A1111 "infotext" (`parameters` PNG chunk) that most tools read and write:
 ///
@@ -30,7 +31,7 @@ public enum A1111Parameters {
             ("Steps", String(s.steps)),
             ("Sampler", s.samplerLabel),
         ]
-        if let sch = s.scheduler { p.append(("Schedule type", SamplerNames.schedulerLabel(for: sch))) }
+        if let sch = s.scheduler { p.append(("Schedule type", SchedulerNames.schedulerLabel(for: sch))) }
         p.append(("CFG scale", number(s.guidanceScale)))
         p.append(("Seed", String(s.seed)))
         p.append(("Size", "\(s.width)x\(s.height)"))
@@ -51,7 +52,7 @@ public enum A1111Parameters {
         }
         if let l = s.layer { p.append(("Layer", String(l))) }
         if let r = s.guidanceRescale { p.append(("CFG rescale", number(r))) }
-        if let g = s.guidanceInterval { p.append(("Guidance interval", "\(number(g.start))-\(number(g.end))")) }
+        if let g = s.guidanceInterval { p.append(("Guidance interval", "\(number(g.runStart))-\(number(g.runEnd))")) }
         if let sh = s.shift { p.append(("Shift", number(sh))) }
         if let t = s.elapsedSeconds { p.append(("Time taken", number(t))) }
         p.append(("Created", ISO8601.format(s.created)))
@@ -148,18 +149,18 @@ public enum A1111Parameters {
             case "Steps": if let n = Int(v) { s.steps = n } else { s.extra[key] = v }
             case "Sampler":
                 // A1111 labels ("Euler a"), old Karras variants ("DPM++ 2M Karras"), sd.cpp ("euler_a karras").
-                if let n = SamplerNames.name(forLabel: v) {
+                if let n = SamplerKind.name(forLabel: v) {
                     s.sampler = n
-                } else if v.hasSuffix(" Karras"), let n = SamplerNames.name(forLabel: String(v.dropLast(7))) {
+                } else if v.hasSuffix(" Karras"), let n = SamplerKind.name(forLabel: String(v.dropLast(7))) {
                     s.sampler = n
                     if s.scheduler == nil { s.scheduler = "karras" }
-                } else if let sp = v.firstIndex(of: " "), let n = SamplerNames.name(forLabel: String(v[..<sp])) {
+                } else if let sp = v.firstIndex(of: " "), let n = SamplerKind.name(forLabel: String(v[..<sp])) {
                     s.sampler = n
                     s.scheduler = String(v[v.index(after: sp)...])
                 } else {
                     s.sampler = v
                 }
-            case "Schedule type": s.scheduler = SamplerNames.scheduler(forLabel: v)
+            case "Schedule type": s.scheduler = SchedulerNames.scheduler(forLabel: v)
             case "CFG scale": if let d = Double(v) { s.guidanceScale = d } else { s.extra[key] = v }
             case "Seed":
                 if let n = UInt64(v) { s.seed = n } else if let n = Int64(v) { s.seed = UInt64(bitPattern: n) } else { s.extra[key] = v }
@@ -184,7 +185,7 @@ public enum A1111Parameters {
             case "CFG rescale": if let d = Double(v) { s.guidanceRescale = d } else { s.extra[key] = v }
             case "Guidance interval":
                 let parts = v.split(separator: "-", maxSplits: 1).compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                if parts.count == 2 { s.guidanceInterval = GuidanceInterval(start: parts[0], end: parts[1]) } else { s.extra[key] = v }
+                if parts.count == 2 { s.guidanceInterval = GuidanceInterval(runStart: parts[0], runEnd: parts[1]) } else { s.extra[key] = v }
             case "Shift": if let d = Double(v) { s.shift = d } else { s.extra[key] = v }
             case "Variation seed": if let n = UInt64(v) { s.variationSeed = n } else { s.extra[key] = v }
             case "Variation seed strength": if let d = Double(v) { s.variationStrength = d } else { s.extra[key] = v }

@@ -710,7 +710,7 @@ public final class GalleryStore: @unchecked Sendable {
             return img
         }
         let full = try image(for: entry)
-        let thumb = Resample.fit(full, maxWidth: maxSide, maxHeight: maxSide)
+        let thumb = ImageOps.fit(full, maxWidth: maxSide, maxHeight: maxSide, maxUpscale: 1)
         try? FileManager.default.createDirectory(atPath: thumbsPath, withIntermediateDirectories: true)
         let tmp = "\(thumbsPath)/.tmp-\(getpid())-\(UUID().uuidString).png"
         if (try? PNGFile(image: thumb).write(path: tmp)) != nil {
@@ -719,37 +719,5 @@ public final class GalleryStore: @unchecked Sendable {
             unlink(tmp)
         }
         return thumb
-    }
-}
-
-/// Box-filter downscaling (the gallery keeps its own copy so it needs nothing above ImageIO).
-enum Resample {
-    static func fit(_ img: RGBImage, maxWidth: Int, maxHeight: Int) -> RGBImage {
-        guard img.width > maxWidth || img.height > maxHeight else { return img }
-        let scale = min(Double(maxWidth) / Double(img.width), Double(maxHeight) / Double(img.height))
-        let w = max(1, Int((Double(img.width) * scale).rounded())), h = max(1, Int((Double(img.height) * scale).rounded()))
-        return box(img, width: w, height: h)
-    }
-
-    static func box(_ img: RGBImage, width w: Int, height h: Int) -> RGBImage {
-        let c = img.channels
-        var out = [UInt8](repeating: 0, count: w * h * c)
-        for y in 0..<h {
-            let y0 = y * img.height / h, y1 = max(y0 + 1, (y + 1) * img.height / h)
-            for x in 0..<w {
-                let x0 = x * img.width / w, x1 = max(x0 + 1, (x + 1) * img.width / w)
-                var acc = [Int](repeating: 0, count: c)
-                for yy in y0..<y1 {
-                    for xx in x0..<x1 {
-                        let o = (yy * img.width + xx) * c
-                        for k in 0..<c { acc[k] += Int(img.pixels[o + k]) }
-                    }
-                }
-                let n = (y1 - y0) * (x1 - x0)
-                let o = (y * w + x) * c
-                for k in 0..<c { out[o + k] = UInt8((acc[k] + n / 2) / n) }
-            }
-        }
-        return RGBImage(width: w, height: h, channels: c, pixels: out)
     }
 }

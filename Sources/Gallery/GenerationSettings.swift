@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 
 /// The instruction template used for one text encoder.
 public struct PromptTemplateSetting: Codable, Equatable, Sendable {
@@ -13,15 +14,17 @@ public struct PromptTemplateSetting: Codable, Equatable, Sendable {
     }
 }
 
-/// Classifier-free guidance applied only inside a part of the schedule (fractions 0…1 of the run).
-public struct GuidanceInterval: Codable, Equatable, Sendable {
-    public var start: Double
-    public var end: Double
-    public init(start: Double, end: Double) { self.start = start; self.end = end }
+extension GuidanceInterval {
+    /// The interval as fractions of the run, the way the gallery and A1111's "Guidance interval"
+    /// store it: σ runs from 1 (noise) to 0, so σ in low…high is the fraction 1−high … 1−low.
+    public var runStart: Double { 1 - high }
+    public var runEnd: Double { 1 - low }
+    public init(runStart: Double, runEnd: Double) { self.init(low: 1 - runEnd, high: 1 - runStart) }
+}
 
-    /// From the σ range the sampler guides in: σ runs from 1 (noise) to 0, so σ in low…high is
-    /// the fraction 1−high … 1−low of the run.
-    public init(sigmaLow: Double, sigmaHigh: Double) { self.init(start: 1 - sigmaHigh, end: 1 - sigmaLow) }
+/// The stored form of a guidance interval: `{"start": …, "end": …}`, fractions of the run.
+private struct RunFractions: Codable {
+    var start: Double, end: Double
 }
 
 /// Every setting that produced one picture. Stored as JSON in each gallery PNG (the `lidit` chunk)
@@ -33,7 +36,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var seed: UInt64
     public var steps: Int
     public var guidanceScale: Double
-    /// Sampler as stable-diffusion.cpp spells it (`euler_a`); see `SamplerNames` for A1111 labels.
+    /// Sampler as stable-diffusion.cpp spells it (`euler_a`, `SamplerKind`'s raw value).
     /// A name that is not in the table is kept as written.
     public var sampler: String
     /// Noise schedule (`karras`, `simple`, …), if not the sampler's default.
@@ -100,7 +103,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     }
 
     /// The A1111 label of `sampler` ("Euler a" for "euler_a").
-    public var samplerLabel: String { SamplerNames.a1111Label(for: sampler) }
+    public var samplerLabel: String { SamplerKind.label(forName: sampler) }
 
     static func roundedToMilliseconds(_ d: Date) -> Date {
         Date(timeIntervalSince1970: (d.timeIntervalSince1970 * 1000).rounded() / 1000)
@@ -139,7 +142,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         modelID = try c.decodeIfPresent(String.self, forKey: .modelID)
         modelHash = try c.decodeIfPresent(String.self, forKey: .modelHash)
         guidanceRescale = try c.decodeIfPresent(Double.self, forKey: .guidanceRescale)
-        guidanceInterval = try c.decodeIfPresent(GuidanceInterval.self, forKey: .guidanceInterval)
+        guidanceInterval = try c.decodeIfPresent(RunFractions.self, forKey: .guidanceInterval).map { GuidanceInterval(runStart: $0.start, runEnd: $0.end) }
         shift = try c.decodeIfPresent(Double.self, forKey: .shift)
         initImage = try c.decodeIfPresent(String.self, forKey: .initImage)
         denoisingStrength = try c.decodeIfPresent(Double.self, forKey: .denoisingStrength)
@@ -172,7 +175,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         try c.encodeIfPresent(modelID, forKey: .modelID)
         try c.encodeIfPresent(modelHash, forKey: .modelHash)
         try c.encodeIfPresent(guidanceRescale, forKey: .guidanceRescale)
-        try c.encodeIfPresent(guidanceInterval, forKey: .guidanceInterval)
+        try c.encodeIfPresent(guidanceInterval.map { RunFractions(start: $0.runStart, end: $0.runEnd) }, forKey: .guidanceInterval)
         try c.encodeIfPresent(shift, forKey: .shift)
         try c.encodeIfPresent(initImage, forKey: .initImage)
         try c.encodeIfPresent(denoisingStrength, forKey: .denoisingStrength)
@@ -198,42 +201,8 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// stable-diffusion.cpp sampler names ↔ A1111 labels (what `Sampler:` says in `parameters`).
-public enum SamplerNames {
-    /// (sd.cpp name, A1111 label), in the order they are offered.
-    public static let table: [(name: String, label: String)] = [
-        ("euler", "Euler"),
-        ("euler_a", "Euler a"),
-        ("heun", "Heun"),
-        ("dpm2", "DPM2"),
-        ("dpm++2s_a", "DPM++ 2S a"),
-        ("dpm++2m", "DPM++ 2M"),
-        ("dpm++2m_sde", "DPM++ 2M SDE"),
-        ("lms", "LMS"),
-        ("ddim", "DDIM"),
-        ("unipc", "UniPC"),
-        ("lcm", "LCM"),
-    ]
-
-    /// Other spellings seen in the wild (ComfyUI, InvokeAI, sd.cpp) → sd.cpp name.
-    static let aliases: [String: String] = [
-        "euler_ancestral": "euler_a", "k_euler_a": "euler_a", "k_euler": "euler", "dpmpp_2m": "dpm++2m",
-        "dpmpp_2s_ancestral": "dpm++2s_a", "dpmpp_2m_sde": "dpm++2m_sde", "dpm_2": "dpm2", "uni_pc": "unipc",
-        "ddim_trailing": "ddim", "dpm++2mv2": "dpm++2m", "k_lms": "lms", "k_heun": "heun",
-    ]
-
-    public static func a1111Label(for name: String) -> String {
-        table.first { $0.name == name }?.label ?? name
-    }
-
-    /// The sd.cpp name for an A1111 label or any known alias; nil if unknown.
-    public static func name(forLabel label: String) -> String? {
-        let l = label.trimmingCharacters(in: .whitespaces)
-        if let hit = table.first(where: { $0.label == l || $0.name == l }) { return hit.name }
-        if let hit = table.first(where: { $0.label.lowercased() == l.lowercased() }) { return hit.name }
-        return aliases[l.lowercased()]
-    }
-
+/// sd.cpp scheduler names ↔ A1111 "Schedule type" labels (sampler names are `SamplerKind`'s).
+public enum SchedulerNames {
     /// A1111 "Schedule type" labels for sd.cpp scheduler names.
     static let schedulerLabels: [(name: String, label: String)] = [
         ("discrete", "Automatic"), ("karras", "Karras"), ("exponential", "Exponential"),

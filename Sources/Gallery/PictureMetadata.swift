@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 import ImageIO
 
 /// Where a picture's settings came from.
@@ -95,7 +96,7 @@ public struct PictureMetadata: Sendable {
         if let v = obj["scheduler"] as? String {
             var name = v
             if name.hasSuffix("_k") { name.removeLast(2); s.scheduler = "karras" }
-            s.sampler = SamplerNames.name(forLabel: name) ?? v
+            s.sampler = SamplerKind.name(forLabel: name) ?? v
         }
         if let v = int(obj["width"]) { s.width = v }
         if let v = int(obj["height"]) { s.height = v }
@@ -154,7 +155,7 @@ public struct PictureMetadata: Sendable {
         if let v = uint(ins["seed"] ?? ins["noise_seed"]) { s.seed = v }
         if let v = int(ins["steps"]) { s.steps = v }
         if let v = double(ins["cfg"]) { s.guidanceScale = v }
-        if let v = ins["sampler_name"] as? String { s.sampler = SamplerNames.name(forLabel: v) ?? v }
+        if let v = ins["sampler_name"] as? String { s.sampler = SamplerKind.name(forLabel: v) ?? v }
         if let v = ins["scheduler"] as? String, v != "normal" { s.scheduler = v }
         if let w = int(find(ins["latent_image"], key: "width")), let h = int(find(ins["latent_image"], key: "height")) {
             s.width = w; s.height = h

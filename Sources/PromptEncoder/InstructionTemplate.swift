@@ -63,3 +63,15 @@ public struct PromptEncoderError: Error, CustomStringConvertible, Equatable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// One LLM of a model's prompt encoder, as a model file and a training configuration record it:
+/// which LLM, which hidden layer (HF `hidden_states` indexing; negative counts from the end) and
+/// the instruction template around the prompt.
+public struct EncoderSpec: Codable, Equatable, Sendable {
+    public var id: String
+    public var layer: Int = -3
+    public var template: InstructionTemplate
+    public init(id: String, layer: Int = -3, template: InstructionTemplate? = nil) {
+        self.id = id; self.layer = layer; self.template = template ?? .default(for: id)
+    }
+}

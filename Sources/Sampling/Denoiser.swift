@@ -1,7 +1,7 @@
 import Kernels
 
 /// What the network's output means.
-public enum Prediction: String, CaseIterable, Sendable {
+public enum Prediction: String, CaseIterable, Codable, Sendable {
     /// v = ε − x0, the rectified-flow target (minRF, SD3).
     case velocity
     /// x0 itself (JiT, "Back to Basics": x-prediction stays on the data manifold).
@@ -15,16 +15,6 @@ public enum Prediction: String, CaseIterable, Sendable {
         case .velocity: x - sigma * output
         case .cleanImage: output
         }
-    }
-
-    /// The velocity implied by a clean estimate, `v̂ = (x − x̂0)/σ`.
-    ///
-    /// This direction divides by σ, so near σ = 0 any error in x̂0 is blown up (and at σ = 0 it is
-    /// undefined). As JiT does, σ is clamped below at `sigmaFloor`; samplers never call this, they
-    /// use ratios of sigmas instead.
-    @inline(__always)
-    public static func velocity(x: Float, cleanEstimate: Float, sigma: Float, sigmaFloor: Float = 0.05) -> Float {
-        (x - cleanEstimate) / max(sigma, sigmaFloor)
     }
 }
 

@@ -24,14 +24,15 @@ public enum SamplerKind: String, CaseIterable, Sendable {
         }
     }
 
-    /// Other spellings users paste from elsewhere: ComfyUI's `sampler_name`s and sd.cpp's
-    /// `ddim_trailing` (its DDIM already uses a trailing, σ-ending-at-0 schedule like ours).
+    /// Other spellings users paste from elsewhere, or that pictures of other tools carry: ComfyUI's
+    /// `sampler_name`s, InvokeAI's `k_` names and sd.cpp's `ddim_trailing` (its DDIM already uses a
+    /// trailing, σ-ending-at-0 schedule like ours).
     var aliases: [String] {
         switch self {
-        case .euler: []
-        case .eulerAncestral: ["euler_ancestral"]
-        case .heun: []
-        case .dpmpp2m: ["dpmpp_2m"]
+        case .euler: ["k_euler"]
+        case .eulerAncestral: ["euler_ancestral", "k_euler_a"]
+        case .heun: ["k_heun"]
+        case .dpmpp2m: ["dpmpp_2m", "dpm++2mv2"]
         case .ddim: ["ddim_trailing"]
         case .unipc: ["uni_pc", "uni_pc_bh2"]
         case .lcm: []
@@ -46,6 +47,17 @@ public enum SamplerKind: String, CaseIterable, Sendable {
         }
         guard let match else { throw SamplingError.unknownSampler(name) }
         self = match
+    }
+
+    /// The A1111 label for a sampler name as stored in settings ("Euler a" for "euler_a"); a name
+    /// of a sampler this program does not have (from another tool's picture) is its own label.
+    public static func label(forName name: String) -> String {
+        (try? SamplerKind(parsing: name))?.displayName ?? name
+    }
+
+    /// The stored name for a label or any spelling ("euler_a" for "Euler a"); nil if unknown.
+    public static func name(forLabel label: String) -> String? {
+        (try? SamplerKind(parsing: label))?.rawValue
     }
 
     /// Valid names for error messages and help texts: `euler (Euler), euler_a (Euler a), …`.

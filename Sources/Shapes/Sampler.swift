@@ -65,39 +65,3 @@ public struct SceneSampler: Sendable {
         }
     }
 }
-
-/// One training example: a caption, what it says, and the picture.
-public struct ShapesExample: Sendable {
-    public var caption: String
-    public var description: SceneDescription
-    public var scene: SceneSpec
-    public var image: FloatImage
-}
-
-/// The procedural training set: example `index` of `seed` is the same on every machine and every
-/// run, so training can resume anywhere. Held-out (color, shape) pairs never appear in it.
-public struct ShapesDataset: Sendable {
-    public var seed: UInt64
-    public var resolution: Int
-    public var sampler = SceneSampler(policy: .training)
-    public var layout = SceneLayout()
-    public var grammar = CaptionGrammar()
-    public var rasterizer = Rasterizer()
-
-    public init(seed: UInt64 = 0, resolution: Int = 64) {
-        self.seed = seed; self.resolution = resolution
-    }
-
-    public func example(_ index: Int) -> ShapesExample {
-        var rng = SplitMix64(seed: seed, index: UInt64(index))
-        while true {
-            let description = sampler.description(using: &rng)
-            // A description that cannot be laid out (four large crosses and a relation, say) is
-            // rare; draw another rather than bend the layout rules.
-            guard let scene = try? layout.scene(for: description, policy: sampler.policy, using: &rng) else { continue }
-            let caption = grammar.caption(for: description, using: &rng)
-            return ShapesExample(caption: caption, description: description, scene: scene,
-                                 image: rasterizer.render(scene, width: resolution, height: resolution))
-        }
-    }
-}

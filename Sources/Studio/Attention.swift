@@ -1,6 +1,6 @@
 import ImageIO
 import PromptEncoder
-import Training
+import Pipeline
 
 /// What the studio keeps of one picture's attention maps (issue 26): per prompt word its map over
 /// the patch grid, the branch shares and the template share, as of `step` of `totalSteps`. Built

@@ -3,7 +3,7 @@ import Gallery
 import ImageIO
 import PromptEncoder
 import Sampling
-import Training
+import Pipeline
 
 public struct StudioModelError: Error, CustomStringConvertible {
     public var description: String
@@ -56,9 +56,6 @@ public final class PipelineBackend: GenerationBackend {
     func generate(_ spec: JobSpec, onStep: @escaping (Int, Int, [RGBImage]) -> Bool,
                   attention onAttention: (([WordAttention]) -> Void)?) throws
         -> (pictures: [(RGBImage, GenerationSettings)], warnings: [String]) {
-        guard spec.prompt.utf8.count <= 20_000, spec.negativePrompt.utf8.count <= 20_000 else {
-            throw StudioModelError("the prompt is longer than 20000 bytes")
-        }
         try spec.sampler.validate()
         // Encoder knobs: instruction template on/off, hidden-state layer.
         for enc in pipeline.encoders {
@@ -67,12 +64,7 @@ public final class PipelineBackend: GenerationBackend {
                 try enc.setTemplate(InstructionTemplate(text: enc.template.text, enabled: want))
             }
         }
-        let layers = zip(pipeline.encoders, pipeline.layers).map { enc, trained in spec.layers[enc.id] ?? trained }
-        for (enc, layer) in zip(pipeline.encoders, layers) where enc.model.resolveLayer(layer) == nil {
-            throw StudioModelError("layer \(layer) is out of range for \(enc.id) (0...\(enc.model.config.blockCount) or -1...-\(enc.model.config.blockCount + 1))")
-        }
-        let p = layers == pipeline.layers ? pipeline
-            : ImagePipeline(model: pipeline.model, encoders: pipeline.encoders, layers: layers, modelID: pipeline.modelID)
+        let p = try pipeline.withLayers(zip(pipeline.encoders, pipeline.layers).map { enc, trained in spec.layers[enc.id] ?? trained })
         let fusion = pipeline.encoders.map { Float(spec.fusionWeights[$0.id] ?? 1) }
 
         var request = GenerationRequest(prompt: spec.prompt)
@@ -103,38 +95,12 @@ public final class PipelineBackend: GenerationBackend {
         }
         let elapsed = Date().timeIntervalSince(start) / Double(max(1, spec.seeds.count))
         let pictures = zip(images, spec.seeds).enumerated().map { i, pair in
-            var g = settings(spec, request: request, seed: pair.1, image: pair.0, layers: layers, elapsed: elapsed)
-            if request.initImage != nil { (g.initImage, g.denoisingStrength) = (spec.initImage, spec.strength) }
-            if !spec.variationSeeds.isEmpty { (g.variationSeed, g.variationStrength) = (spec.variationSeeds[i], spec.variationStrength) }
+            var g = p.recordedSettings(request, seed: pair.1, variationSeed: spec.variationSeeds.isEmpty ? nil : spec.variationSeeds[i],
+                                       image: pair.0, appVersion: appVersion)
+            if request.initImage != nil { g.initImage = spec.initImage }
+            g.elapsedSeconds = elapsed
             return (pair.0, g)
         }
         return (pictures, warnings)
-    }
-
-    /// The same fields `lidit generate` records, plus the guidance options the studio exposes.
-    func settings(_ spec: JobSpec, request: GenerationRequest, seed: UInt64, image: RGBImage, layers: [Int], elapsed: Double) -> GenerationSettings {
-        let s = spec.sampler
-        var g = GenerationSettings(prompt: spec.prompt, negativePrompt: spec.negativePrompt, seed: seed, steps: s.steps,
-                                   guidanceScale: s.guidanceScale, sampler: s.sampler.rawValue,
-                                   width: image.width, height: image.height)
-        g.fusionWeights = Dictionary(uniqueKeysWithValues: pipeline.encoders.enumerated().map {
-            ($1.id, Double(request.fusionWeights?[$0] ?? 1))
-        })
-        g.templates = Dictionary(uniqueKeysWithValues: pipeline.encoders.map {
-            ($0.id, PromptTemplateSetting(instruction: $0.template.enabled, text: $0.template.text))
-        })
-        g.layer = layers.first
-        g.modelID = pipeline.modelID
-        g.shift = s.shift
-        if s.guidanceRescale != 0 { g.guidanceRescale = s.guidanceRescale }
-        if s.guidanceInterval != .always {
-            g.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: s.guidanceInterval.low, sigmaHigh: s.guidanceInterval.high)
-        }
-        if s.sampler.usesEta, let eta = s.eta { g.extra["Eta"] = String(eta) }
-        let distinctLayers = Set(zip(pipeline.encoders, layers).map { "\($0.id)=\($1)" })
-        if Set(layers).count > 1 { g.extra["Layers"] = distinctLayers.sorted().joined(separator: ",") }
-        g.elapsedSeconds = elapsed
-        g.appVersion = appVersion
-        return g
     }
 }

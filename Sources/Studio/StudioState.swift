@@ -935,8 +935,8 @@ public struct StudioState {
         if let sh = s.shift { settings.shift = sh }
         settings.guidanceRescale = s.guidanceRescale ?? 0
         if let gi = s.guidanceInterval {
-            settings.guidanceLow = 1 - gi.end
-            settings.guidanceHigh = 1 - gi.start
+            settings.guidanceLow = gi.low
+            settings.guidanceHigh = gi.high
         } else {
             settings.guidanceLow = 0; settings.guidanceHigh = 1
         }

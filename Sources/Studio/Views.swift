@@ -525,7 +525,7 @@ public enum StudioView {
         }
         if let l = st.layer { out.append(("Layer", "\(l)")) }
         if let r = st.guidanceRescale { out.append(("CFG rescale", StudioState.number(r))) }
-        if let gi = st.guidanceInterval { out.append(("CFG interval", "\(StudioState.number(gi.start))–\(StudioState.number(gi.end)) of the run")) }
+        if let gi = st.guidanceInterval { out.append(("CFG interval", "\(StudioState.number(gi.runStart))–\(StudioState.number(gi.runEnd)) of the run")) }
         if let sh = st.shift { out.append(("Shift", StudioState.number(sh))) }
         if let t = st.elapsedSeconds { out.append(("Time", String(format: "%.1f s", t))) }
         if st.created.timeIntervalSince1970 > 0 {

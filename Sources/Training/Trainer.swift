@@ -4,6 +4,7 @@ import ImageIO
 import Kernels
 import ModelFiles
 import NeuralLayers
+import Pipeline
 import PromptEncoder
 import Sampling
 import Shapes
@@ -272,33 +273,23 @@ public final class Trainer {
 
     public func saveCheckpoint() throws {
         let n = model.parameters.count
-        let weights = Array(UnsafeBufferPointer(start: model.parameters.values, count: n))
-        let file = SafetensorsFile(tensors: [
-            .init(name: "weights", shape: [n], values: weights, dtype: .f32),
-            .init(name: "adam_m", shape: [n], values: optimizer.m, dtype: .f32),
-            .init(name: "adam_v", shape: [n], values: optimizer.v, dtype: .f32),
-            .init(name: "ema", shape: [n], values: optimizer.ema, dtype: .f32),
-        ], metadata: ["lidit.step": String(step), "lidit.elapsed_seconds": String(elapsed), "lidit.layout": layoutFingerprint,
-                      "lidit.training_config": try encodedConfig()])
-        try file.write(to: checkpointPath)
+        try Checkpoint(weights: Array(UnsafeBufferPointer(start: model.parameters.values, count: n)),
+                       adamM: optimizer.m, adamV: optimizer.v, ema: optimizer.ema, step: step, elapsedSeconds: elapsed,
+                       layout: layoutFingerprint, trainingConfigJSON: try encodedConfig()).write(to: checkpointPath)
     }
 
     func loadCheckpoint() throws {
-        let file = try SafetensorsFile.read(path: checkpointPath)
         let n = model.parameters.count
-        guard let w = file.tensor("weights"), let m = file.tensor("adam_m"), let v = file.tensor("adam_v"), let e = file.tensor("ema"),
-              [w, m, v, e].allSatisfy({ $0.values.count == n }), let s = Int(file.metadata["lidit.step"] ?? "") else {
-            throw TrainingError("\(checkpointPath) does not match this run's model; move it away to start over")
+        let c: Checkpoint
+        do { c = try Checkpoint.read(path: checkpointPath, parameterCount: n, layout: layoutFingerprint) } catch let e as ModelFileError {
+            throw TrainingError(e.description)
         }
-        if let layout = file.metadata["lidit.layout"], layout != layoutFingerprint {
-            throw TrainingError("\(checkpointPath) was written for a different parameter layout; move it away to start over")
-        }
-        w.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: n) }
-        optimizer.m = m.values
-        optimizer.v = v.values
-        optimizer.ema = e.values
-        step = s
-        elapsed = Double(file.metadata["lidit.elapsed_seconds"] ?? "") ?? 0
+        c.weights.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: n) }
+        optimizer.m = c.adamM
+        optimizer.v = c.adamV
+        optimizer.ema = c.ema
+        step = c.step
+        elapsed = c.elapsedSeconds
         trimLogs(to: step)
     }
 
@@ -312,10 +303,8 @@ public final class Trainer {
 
     /// The EMA weights in fp16 with the configuration: the file `lidit generate --model` reads.
     public func exportModel(to path: String, modelID: String) throws {
-        let file = SafetensorsFile(tensors: [.init(name: "weights", shape: [optimizer.ema.count], values: optimizer.ema, dtype: .f16)],
-                                   metadata: ["lidit.training_config": try encodedConfig(), "lidit.model_id": modelID, "lidit.layout": layoutFingerprint,
-                                              "lidit.step": String(step)])
-        try file.write(to: path)
+        try ModelFile.writeModel(to: path, weights: optimizer.ema, layout: layoutFingerprint, trainingConfigJSON: try encodedConfig(),
+                                 modelID: modelID, step: step)
     }
 
     /// A grid of the fixed sample prompts drawn with the EMA weights (Euler, 20 steps, guidance 4).
@@ -361,24 +350,17 @@ public final class Trainer {
 /// Returns how many tensors were copied and the names left at their fresh initialisation.
 func warmStart(_ store: ParameterStore, geometry: PatchGeometry? = nil,
                from path: String) throws -> (matched: Int, fresh: [String]) {
-    let file = try SafetensorsFile.read(path: path)
-    guard let weights = file.tensor("weights") else { throw TrainingError("\(path): not an LI-DiT model file (no weights tensor)") }
-    if weights.values.count == store.count,
-       file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(store) }) ?? true {
-        weights.values.withUnsafeBufferPointer { store.values.update(from: $0.baseAddress!, count: $0.count) }
+    let file: ModelFile
+    do { file = try ModelFile.read(path: path) } catch let e as ModelFileError { throw TrainingError(e.description) }
+    if file.weights.count == store.count, file.layout.map({ $0 == parameterLayoutFingerprint(store) }) ?? true {
+        file.weights.withUnsafeBufferPointer { store.values.update(from: $0.baseAddress!, count: $0.count) }
         return (store.entries.count, [])
     }
-    guard let json = file.metadata["lidit.training_config"],
-          let config = try? JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) else {
-        throw TrainingError("\(path) does not match this run's model configuration and records no configuration of its own")
-    }
+    let config = file.recipe
     let source = LIDiTModel(config: config.model, seed: 0).parameters
-    guard weights.values.count == source.count else {
-        throw TrainingError("\(path): its weights do not match its own recorded configuration")
-    }
     let fold = geometry.flatMap { PatchFold(from: config.model.geometry, to: $0) }
     var matched = 0, fresh: [String] = []
-    weights.values.withUnsafeBufferPointer { values in
+    file.weights.withUnsafeBufferPointer { values in
         for e in store.entries {
             guard let s = source.entry(named: e.name) else { fresh.append(e.name); continue }
             let from = values.baseAddress! + s.offset, to = store.values + e.offset
@@ -442,11 +424,4 @@ struct PatchFold {
         }
         return false
     }
-}
-
-/// SHA-256 over every parameter's name and shape in buffer order.
-public func parameterLayoutFingerprint(_ store: ParameterStore) -> String {
-    var h = SHA256()
-    for e in store.entries { h.update(Array("\(e.name)\(e.shape)".utf8)) }
-    return h.finalize()
 }

@@ -5,15 +5,6 @@ import Shapes
 
 /// Everything a training run needs, saved as `config.json` in the run folder.
 public struct TrainingConfig: Codable, Equatable, Sendable {
-    public struct Encoder: Codable, Equatable, Sendable {
-        public var id: String
-        public var layer: Int = -3
-        public var template: InstructionTemplate
-        public init(id: String, layer: Int = -3, template: InstructionTemplate? = nil) {
-            self.id = id; self.layer = layer; self.template = template ?? .default(for: id)
-        }
-    }
-
     public struct Data: Codable, Equatable, Sendable {
         /// Distinct captions (and scene descriptions) in the pool; LLM features are cached per caption.
         public var captions: Int = 3000
@@ -56,7 +47,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     }
 
     public var model: LIDiTConfig
-    public var encoders: [Encoder]
+    public var encoders: [EncoderSpec]
     public var data = Data()
     public var optimizer = Optimizer()
     public var batchSize: Int = 32
@@ -69,24 +60,18 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var sampleEvery: Int = 1000
     public var logEvery: Int = 10
 
-    public init(model: LIDiTConfig, encoders: [Encoder]) {
+    public init(model: LIDiTConfig, encoders: [EncoderSpec]) {
         self.model = model
         self.encoders = encoders
     }
 
     /// The project's default model recipe.
     public static func standard() -> TrainingConfig {
-        TrainingConfig(model: .standard(), encoders: [Encoder(id: "smollm2"), Encoder(id: "gemma3")])
+        TrainingConfig(model: .standard(), encoders: [EncoderSpec(id: "smollm2"), EncoderSpec(id: "gemma3")])
     }
 
     public func validate() throws {
-        if let problem = model.validate() { throw TrainingError("model: \(problem)") }
-        guard encoders.count == model.refiner.branches.count else {
-            throw TrainingError("\(encoders.count) encoders but \(model.refiner.branches.count) refiner branches")
-        }
-        for (e, b) in zip(encoders, model.refiner.branches) where e.id != b.name {
-            throw TrainingError("encoder \(e.id) does not match refiner branch \(b.name)")
-        }
+        if let problem = ModelRecipe(model: model, encoders: encoders).problem { throw TrainingError(problem) }
         guard (1...4096).contains(batchSize) else { throw TrainingError("batch size must be 1...4096") }
         if let folder = data.folder {
             var isDirectory: ObjCBool = false

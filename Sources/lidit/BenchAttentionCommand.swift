@@ -4,7 +4,7 @@ import Foundation
 import ImageIO
 import Sampling
 import Shapes
-import Training
+import Pipeline
 
 /// `lidit bench attention`: do the per-word attention maps find the objects, and what do they cost?
 ///

@@ -43,7 +43,7 @@ struct DatasetCommand: ParsableCommand {
                 guard let bytes = FileManager.default.contents(atPath: config) else { throw CLIError("cannot read \(config)") }
                 var json = bytes
                 if config.hasSuffix(".safetensors") {
-                    let (_, c, _) = try loadModelFile(config)
+                    let (_, c) = try loadModelFile(config)
                     json = try JSONEncoder().encode(c)
                 }
                 do { cfg = try JSONDecoder().decode(TrainingConfig.self, from: json) } catch {

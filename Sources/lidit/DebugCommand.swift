@@ -33,7 +33,7 @@ struct DebugCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The network's prediction for `noisy` at `sigmas`.")
         @OptionGroup var options: Options
         func run() throws {
-            let (model, _, _) = try loadModelFile(options.model)
+            let (model, _) = try loadModelFile(options.model)
             let inputs = try DebugInputs(path: options.inputs, model: model)
             let noisy = try inputs.tensor("noisy", count: inputs.batch * model.geometry.pixelsPerImage)
             let out = model.predict(noisy: noisy, sigmas: inputs.sigmas, text: inputs.text)
@@ -49,7 +49,7 @@ struct DebugCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: "The 0-based step (sets the learning rate and the bias corrections; 0...100000000).") var step = 0
         func validate() throws { try OptionBounds("--step", 0...100_000_000).check(step) }
         func run() throws {
-            let (model, config, _) = try loadModelFile(options.model)
+            let (model, config) = try loadModelFile(options.model)
             let inputs = try DebugInputs(path: options.inputs, model: model)
             let n = inputs.batch * model.geometry.pixelsPerImage
             let batch = TrainingBatch(batch: inputs.batch, images: try inputs.tensor("images", count: n),
@@ -74,26 +74,18 @@ struct DebugCommand: ParsableCommand {
     }
 }
 
-/// A model file's network with its weights, without the LLMs: the recorded configuration is
-/// decoded and checked, and the weights counted, before anything is allocated.
-func loadModelFile(_ path: String) throws -> (LIDiTModel, TrainingConfig, SafetensorsFile) {
-    let file: SafetensorsFile
-    do { file = try SafetensorsFile.read(path: path) } catch { throw CLIError("\(error)") }
-    guard let json = file.metadata["lidit.training_config"] else { throw CLIError("\(path): not an LI-DiT model (no lidit.training_config metadata)") }
-    let config: TrainingConfig
-    do { config = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) } catch {
-        throw CLIError("\(path): lidit.training_config does not decode (\(describeDecodingError(error)))")
+/// A model file's network with its weights, without the LLMs, and the training configuration
+/// it records.
+func loadModelFile(_ path: String) throws -> (LIDiTModel, TrainingConfig) {
+    do {
+        let file = try ModelFile.read(path: path)
+        let config = try JSONDecoder().decode(TrainingConfig.self, from: Data(file.trainingConfigJSON.utf8))
+        return (try file.makeModel(), config)
+    } catch let e as DecodingError {
+        throw CLIError("\(path): lidit.training_config does not decode (\(describeDecodingError(e)))")
+    } catch {
+        throw CLIError("\(error)")
     }
-    if let problem = config.model.validate() { throw CLIError("\(path): lidit.training_config: model.\(problem)") }
-    guard let weights = file.tensor("weights"), weights.values.count == LIDiTModel.parameterCount(config: config.model) else {
-        throw CLIError("\(path): weights do not match the model's configuration")
-    }
-    let model = LIDiTModel(config: config.model, seed: 0)
-    guard file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(model.parameters) }) ?? true else {
-        throw CLIError("\(path): weights do not match the model's configuration (layout)")
-    }
-    weights.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
-    return (model, config, file)
 }
 
 /// The tensors of a `lidit debug` inputs file, checked against the model's shapes.

@@ -3,6 +3,7 @@ import Foundation
 import ImageIO
 import Kernels
 import ModelFiles
+import Pipeline
 import PromptEncoder
 
 enum EncoderID: String, ExpressibleByArgument, CaseIterable {
@@ -44,7 +45,7 @@ struct EncodeCommand: ParsableCommand {
 
     func validate() throws {
         try Bounds.layer.check(layer)
-        guard prompt.utf8.count <= Bounds.promptBytes else { throw ValidationError("the prompt is longer than \(Bounds.promptBytes) bytes") }
+        do { try GenerationRequest.checkPromptSize(prompt) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {

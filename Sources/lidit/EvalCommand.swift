@@ -1,7 +1,7 @@
 import ArgumentParser
 import ImageIO
 import Sampling
-import Training
+import Pipeline
 import Evaluation
 import Foundation
 import Shapes

@@ -7,7 +7,7 @@ import ModelFiles
 import PromptEncoder
 import Sampling
 import TerminalGraphics
-import Training
+import Pipeline
 
 /// The trained default model: `$LIDIT_MODEL`, else `models/lidit-shapes.safetensors` in the
 /// checkout the executable was built in (found by walking up from the executable).
@@ -28,7 +28,7 @@ func loadPipeline(_ path: String?) throws -> ImagePipeline {
         throw CLIError("no trained model found: pass --model PATH or set LIDIT_MODEL (the default is models/lidit-shapes.safetensors)")
     }
     do { return try ImagePipeline.load(modelPath: p) }
-    catch let e as TrainingError { throw CLIError(e.description) }
+    catch let e as PipelineError { throw CLIError(e.description) }
     catch let e as ModelStoreError { throw CLIError(e.description) }
     catch let e as GGUFError { throw CLIError(e.description) }
     catch let e as PromptEncoderError { throw CLIError(e.description) }
@@ -56,27 +56,6 @@ func parseGuidanceInterval(_ text: String?) throws -> Sampling.GuidanceInterval 
         throw CLIError("--cfg-interval takes LOW-HIGH with 0 <= LOW <= HIGH <= 1 (noise levels σ; 1 is pure noise), got '\(text)'")
     }
     return Sampling.GuidanceInterval(low: low, high: high)
-}
-
-/// The settings a picture made with `request` by `pipeline` is recorded with (PNG metadata, gallery),
-/// as `generate` and `grid` write them; callers add the time taken and img2img / variation fields.
-func recordedSettings(_ pipeline: ImagePipeline, request: GenerationRequest, seed: UInt64, image: RGBImage) -> GenerationSettings {
-    let s = request.sampler
-    var settings = GenerationSettings(prompt: request.prompt, negativePrompt: request.negativePrompt, seed: seed, steps: s.steps,
-                                      guidanceScale: s.guidanceScale, sampler: s.sampler.rawValue, width: image.width, height: image.height)
-    settings.fusionWeights = Dictionary(uniqueKeysWithValues: pipeline.encoders.enumerated().map { ($1.id, Double(request.fusionWeights?[$0] ?? 1)) })
-    settings.templates = Dictionary(uniqueKeysWithValues: pipeline.encoders.map { ($0.id, PromptTemplateSetting(instruction: $0.template.enabled, text: $0.template.text)) })
-    settings.layer = pipeline.layers.first
-    if Set(pipeline.layers).count > 1 {
-        settings.extra["Layers"] = zip(pipeline.encoders, pipeline.layers).map { "\($0.id)=\($1)" }.sorted().joined(separator: ",")
-    }
-    settings.modelID = pipeline.modelID
-    settings.shift = s.shift
-    if s.guidanceInterval != .always {
-        settings.guidanceInterval = Gallery.GuidanceInterval(sigmaLow: s.guidanceInterval.low, sigmaHigh: s.guidanceInterval.high)
-    }
-    settings.appVersion = LIDiT.version
-    return settings
 }
 
 struct GenerateCommand: ParsableCommand {
@@ -121,8 +100,7 @@ struct GenerateCommand: ParsableCommand {
         try Bounds.variationStrength.check(variationStrength)
         if strength != nil && initImage == nil { throw ValidationError("--strength needs --init-image") }
         if variationStrength != nil && variationOf == nil { throw ValidationError("--variation-strength needs --variation-of") }
-        guard prompt.utf8.count <= Bounds.promptBytes else { throw ValidationError("the prompt is longer than \(Bounds.promptBytes) bytes") }
-        guard negative.utf8.count <= Bounds.promptBytes else { throw ValidationError("the negative prompt is longer than \(Bounds.promptBytes) bytes") }
+        do { try GenerationRequest.checkPromptSize(prompt, negative: negative) } catch { throw ValidationError("\(error)") }
     }
 
     /// Where `-o` puts picture `i` of the batch.
@@ -194,11 +172,12 @@ struct GenerateCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("\rlidit: \(which)step \(step + 1)/\(total)".utf8))
                     return true
                 }[0]
-            } catch let e as TrainingError { throw CLIError(e.description) }
+            } catch let e as PipelineError { throw CLIError(e.description) }
             FileHandle.standardError.write(Data("\n".utf8))
-            var settings = recordedSettings(pipeline, request: request, seed: s, image: image)
-            if let startPicture { (settings.initImage, settings.denoisingStrength) = (startPicture.path, strength) }
-            if variationOf != nil { (settings.variationSeed, settings.variationStrength) = (ownSeeds[i], variationStrength) }
+            var settings = pipeline.recordedSettings(request, seed: s, variationSeed: variationOf != nil ? ownSeeds[i] : nil,
+                                                     image: image, appVersion: LIDiT.version)
+            if variationOf != nil { settings.variationStrength = variationStrength }
+            settings.initImage = startPicture?.path
             settings.elapsedSeconds = Date().timeIntervalSince(start)
             if let store {
                 do { print(try store.save(image: image, settings: settings).path) } catch { throw CLIError("\(error)") }

@@ -5,7 +5,7 @@ import ImageIO
 import PromptEncoder
 import Sampling
 import TerminalGraphics
-import Training
+import Pipeline
 
 /// One axis of an X/Y grid: a generation setting and the values it takes ("cfg=1,4,7").
 struct GridAxis: Equatable {
@@ -144,8 +144,7 @@ struct GridCommand: ParsableCommand {
         try Bounds.shift.check(shift)
         try Bounds.scale.check(scale)
         try Bounds.threads.check(threads)
-        guard prompt.utf8.count <= Bounds.promptBytes else { throw ValidationError("the prompt is longer than \(Bounds.promptBytes) bytes") }
-        guard negative.utf8.count <= Bounds.promptBytes else { throw ValidationError("the negative prompt is longer than \(Bounds.promptBytes) bytes") }
+        do { try GenerationRequest.checkPromptSize(prompt, negative: negative) } catch { throw ValidationError("\(error)") }
         _ = try axes()
     }
 
@@ -185,8 +184,8 @@ struct GridCommand: ParsableCommand {
             for (enc, layer) in zip(pipeline.encoders, layers) where enc.model.resolveLayer(layer) == nil {
                 throw CLIError("layer \(layer) is out of range for \(enc.id) (0...\(enc.model.config.blockCount) or -1...-\(enc.model.config.blockCount + 1))")
             }
-            let p = layers == pipeline.layers ? pipeline
-                : ImagePipeline(model: pipeline.model, encoders: pipeline.encoders, layers: layers, modelID: pipeline.modelID)
+            let p: ImagePipeline
+            do { p = try pipeline.withLayers(layers) } catch { throw CLIError("\(error)") }
             var request = GenerationRequest(prompt: prompt)
             request.negativePrompt = negative
             request.sampler = SamplerSettings(sampler: cell.sampler, steps: cell.steps, shift: cell.shift, guidanceScale: cell.cfg)
@@ -199,8 +198,8 @@ struct GridCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("\rlidit: cell \(i + 1)/\(cells.count) step \(step + 1)/\(total)".utf8))
                     return true
                 }[0]
-            } catch let e as TrainingError { throw CLIError(e.description) }
-            var settings = recordedSettings(p, request: request, seed: cell.seed, image: image)
+            } catch let e as PipelineError { throw CLIError(e.description) }
+            var settings = p.recordedSettings(request, seed: cell.seed, image: image, appVersion: LIDiT.version)
             settings.elapsedSeconds = Date().timeIntervalSince(start)
             pictures.append(image)
             recorded.append(settings)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Pipeline
 import Sampling
 
 /// A numeric option's range, stated once: its `--help` text shows it and its check names it.
@@ -45,6 +46,6 @@ enum Bounds {
     static let previewInterval = OptionBounds("--preview-interval", 0...5000)
     static let strength = OptionBounds("--strength", 0.0...1.0)
     static let variationStrength = OptionBounds("--variation-strength", 0.0...1.0)
-    /// Prompts (generate, eval prompt files): longer ones would take minutes to tokenize and encode.
-    static let promptBytes = 20_000
+    /// Prompts (generate, eval prompt files).
+    static let promptBytes = GenerationRequest.maximumPromptBytes
 }

@@ -189,7 +189,7 @@ enum TerminalOutput {
         }
         if let l = s.layer { line("Layer:", String(l)) }
         if let r = s.guidanceRescale { line("CFG rescale:", number(r)) }
-        if let g = s.guidanceInterval { line("CFG interval:", "\(number(g.start))–\(number(g.end))") }
+        if let g = s.guidanceInterval { line("CFG interval:", "\(number(g.runStart))–\(number(g.runEnd))") }
         if let sh = s.shift { line("Shift:", number(sh)) }
         if let v = s.variationSeed { line("Variation:", "seed \(v), strength \(s.variationStrength.map(number) ?? "?")") }
         if let d = s.denoisingStrength { line("Start:", "\(s.initImage ?? "?") at strength \(number(d))") }

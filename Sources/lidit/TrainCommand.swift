@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelFiles
 import Kernels
 import Training
 

@@ -5,11 +5,12 @@ import Kernels
 import NeuralLayers
 import PromptEncoder
 @testable import Diffusion
+import Sampling
 
 final class ModelTests: XCTestCase {
     /// End to end: refiners + DiT + rectified-flow loss, for each prediction target / loss space.
     func testEndToEndGradient() {
-        for (pred, lossSpace) in [(PredictionTarget.cleanImage, LossSpace.velocity), (.cleanImage, .cleanImage), (.velocity, .velocity)] {
+        for (pred, lossSpace) in [(Prediction.cleanImage, LossSpace.velocity), (.cleanImage, .cleanImage), (.velocity, .velocity)] {
             let model = LIDiTModel(config: tinyConfig(prediction: pred, loss: lossSpace), seed: 3)
             randomizeParameters(model.parameters, seed: 4)
             let B = 3

@@ -2,10 +2,11 @@ import Kernels
 import GradientTestSupport
 import PromptEncoder
 @testable import Diffusion
+import Sampling
 
 /// A tiny model exercising every path: two branches of different LLM widths and lengths, instruction
 /// cropping, refiner width ≠ DiT width, padding.
-func tinyConfig(prediction: PredictionTarget = .cleanImage, loss: LossSpace = .velocity) -> LIDiTConfig {
+func tinyConfig(prediction: Prediction = .cleanImage, loss: LossSpace = .velocity) -> LIDiTConfig {
     LIDiTConfig(imageSize: 8, channels: 2, patch: 4, width: 16, depth: 2, heads: 2, mlpRatio: 2, prediction: prediction,
                 loss: loss, refiner: RefinerConfig(branches: [
                     LLMBranchConfig(name: "a", width: 12, instructionTokens: 1),

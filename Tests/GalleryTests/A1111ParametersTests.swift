@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import Gallery
+import Sampling
 
 final class A1111ParametersTests: XCTestCase {
     func fullSettings() -> GenerationSettings {
@@ -12,7 +13,7 @@ final class A1111ParametersTests: XCTestCase {
             templates: ["smollm2": PromptTemplateSetting(instruction: true, text: "Describe: \"{prompt}\", please\n"),
                         "gemma3": PromptTemplateSetting(instruction: false)],
             layer: -3, modelID: "lidit-s-shapes", modelHash: "0123456789",
-            guidanceRescale: 0.7, guidanceInterval: GuidanceInterval(start: 0.1, end: 0.9), shift: 3,
+            guidanceRescale: 0.7, guidanceInterval: GuidanceInterval(runStart: 0.1, runEnd: 0.9), shift: 3,
             elapsedSeconds: 12.345, created: Date(timeIntervalSince1970: 1_795_000_000.123),
             appVersion: "0.1.0", extra: ["Eta": "0.5", "Lora hashes": "a: 1, b: 2"])
     }
@@ -47,7 +48,7 @@ final class A1111ParametersTests: XCTestCase {
     }
 
     func testRoundTripEverySampler() {
-        for (name, label) in SamplerNames.table {
+        for (name, label) in SamplerKind.allCases.map({ ($0.rawValue, $0.displayName) }) {
             var s = GenerationSettings(prompt: "x", seed: 7, sampler: name, created: Date(timeIntervalSince1970: 1000))
             s.negativePrompt = ""
             let text = A1111Parameters.format(s)

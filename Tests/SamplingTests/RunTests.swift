@@ -107,10 +107,6 @@ final class RunTests: XCTestCase {
     func testPredictionConversions() {
         XCTAssertEqual(Prediction.velocity.cleanEstimate(output: 2, x: 1, sigma: 0.25), 0.5)
         XCTAssertEqual(Prediction.cleanImage.cleanEstimate(output: 2, x: 1, sigma: 0.25), 2)
-        XCTAssertEqual(Prediction.velocity(x: 1, cleanEstimate: 0.5, sigma: 0.25), 2)
-        // Near σ = 0 the division is clamped (JiT's t_eps) instead of blowing up.
-        XCTAssertEqual(Prediction.velocity(x: 1, cleanEstimate: 0, sigma: 0), 20)
-        XCTAssertEqual(Prediction.velocity(x: 1, cleanEstimate: 0, sigma: 0, sigmaFloor: 0.5), 2)
     }
 
     /// DDIM's fresh noise at η = 1 is the DDPM posterior's: for a point mass at c (so x̂0 = c),

@@ -35,31 +35,6 @@ final class SceneTests: XCTestCase {
         XCTAssertEqual(sy / area, 0.6 * 64, accuracy: 0.05)
     }
 
-    func testDatasetIsDeterministic() {
-        let a = ShapesDataset(seed: 11, resolution: 64), b = ShapesDataset(seed: 11, resolution: 64)
-        for index in [0, 1, 17, 1000] {
-            let x = a.example(index), y = b.example(index)
-            XCTAssertEqual(x.caption, y.caption)
-            XCTAssertEqual(x.scene, y.scene)
-            XCTAssertEqual(x.image, y.image)
-        }
-        XCTAssertNotEqual(a.example(0).image, a.example(1).image)
-        XCTAssertNotEqual(a.example(0).caption, ShapesDataset(seed: 12).example(0).caption)
-    }
-
-    func testTrainingDataNeverShowsAHeldOutCombination() {
-        let dataset = ShapesDataset(seed: 1, resolution: 32)
-        for index in 0..<1500 {
-            let example = dataset.example(index)
-            for object in example.scene.objects {
-                XCTAssertFalse(HeldOut.contains(color: object.color, shape: object.shape), "\(index): \(example.caption)")
-            }
-            for group in example.description.groups {
-                if let color = group.color { XCTAssertFalse(HeldOut.contains(color: color, shape: group.shape)) }
-            }
-        }
-    }
-
     func testHeldOutPolicyUsesOnlyHeldOutPairs() {
         let sampler = SceneSampler(policy: .heldOutOnly)
         var rng = SplitMix64(seed: 2)
@@ -126,24 +101,5 @@ final class SceneTests: XCTestCase {
         XCTAssertEqual(PositionRule.relations(of: box(0.5, 0.5, 0.4), to: box(0.55, 0.52, 0.4)), [])
         // Mostly vertical: the horizontal component stays under 0.5.
         XCTAssertEqual(PositionRule.relations(of: box(0.45, 0.2), to: box(0.55, 0.8)), [.above])
-    }
-}
-
-final class DatasetThroughputTests: XCTestCase {
-    /// Training wants well over 64 examples a second (the project's planning pilot, a DiT of the
-    /// default size in JAX on 2 cores, trained at ~65 samples/s: ~230k samples/hour to beat);
-    /// data must never be the bottleneck. The rate is printed, not asserted: a timing on a shared
-    /// machine says more about the machine than the code (the trainer's log shows the data share).
-    func testExamplesPerSecond() throws {
-        #if DEBUG
-        throw XCTSkip("a throughput bar only means something in a release build")
-        #endif
-        let dataset = ShapesDataset(seed: 3, resolution: 64)
-        let start = Date()
-        var pixels = 0
-        for index in 0..<2000 { pixels += dataset.example(index).image.pixels.count }
-        let rate = 2000 / Date().timeIntervalSince(start)
-        print("shapes dataset: \(Int(rate)) examples/s at 64×64 (one core)")
-        XCTAssertEqual(pixels, 2000 * 64 * 64 * 3)
     }
 }

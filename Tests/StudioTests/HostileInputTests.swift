@@ -2,7 +2,9 @@ import Foundation
 import Gallery
 import ImageIO
 import ModelFiles
-import Training
+import Diffusion
+import Pipeline
+import PromptEncoder
 import TerminalGraphics
 import XCTest
 @testable import Studio
@@ -116,7 +118,7 @@ final class HostileInputTests: XCTestCase {
 
     func testACraftedModelFileIsOneLineNotACrash() throws {
         let dir = try tempDir("model")
-        var root = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.standard())) as? [String: Any])
+        var root = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(ModelRecipe(model: .standard(), encoders: [EncoderSpec(id: "smollm2"), EncoderSpec(id: "gemma3")]))) as? [String: Any])
         var model = root["model"] as! [String: Any]
         model["heads"] = 0
         root["model"] = model
@@ -258,7 +260,6 @@ final class HostileInputTests: XCTestCase {
         let deadline = Date().addingTimeInterval(120)
         while pngs().isEmpty && p.isRunning && Date() < deadline { usleep(20_000) }
         XCTAssertEqual(pngs().count, 1, "the first picture is saved on its own")
-        usleep(300_000)
         XCTAssertTrue(p.isRunning, "…while the rest of the batch is still being drawn")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

@@ -1,6 +1,7 @@
 import Foundation
 import Gallery
 import ImageIO
+import Sampling
 import XCTest
 @testable import Studio
 
@@ -281,7 +282,7 @@ final class StudioStateTests: XCTestCase {
         g.layer = -2
         g.shift = 2
         g.guidanceRescale = 0.3
-        g.guidanceInterval = Gallery.GuidanceInterval(start: 0.2, end: 0.9)
+        g.guidanceInterval = GuidanceInterval(runStart: 0.2, runEnd: 0.9)
         let entry = try store.save(image: RGBImage(width: 4, height: 4, fill: 10), settings: g)
 
         var s = makeState()

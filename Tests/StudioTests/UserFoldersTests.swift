@@ -2,7 +2,6 @@ import Foundation
 import Gallery
 import ModelFiles
 import Studio
-import Training
 import UserFolders
 import XCTest
 
@@ -46,7 +45,6 @@ final class UserFoldersTests: XCTestCase {
         XCTAssertEqual(paths.settingsFile, "/c/studio.json")
         XCTAssertEqual(paths.themesDirectory, "/c/themes")
         XCTAssertEqual(StudioPaths.standard(environment: ["HOME": "/h", "LIDIT_THEMES": "/t"]).themesDirectory, "/t")
-        XCTAssertEqual(FeatureCache.defaultRoot.path, UserFolder.features.path())
     }
 
     /// The case: a user who sets HOME for a clean profile gets the LLM files there too.

@@ -15,7 +15,7 @@ final class CompositionTests: XCTestCase {
         }
     }
 
-    func shares(_ pool: Training.ShapesDataset) -> [Kind: Double] {
+    func shares(_ pool: ShapesDataset) -> [Kind: Double] {
         var counts: [Kind: Double] = [:]
         for d in pool.descriptions { counts[kind(d), default: 0] += 1 }
         return counts.mapValues { $0 / Double(pool.descriptions.count) }
@@ -24,18 +24,18 @@ final class CompositionTests: XCTestCase {
     func testWithoutWeightsThePoolIsTheOneEarlierRunsUsed() {
         var data = TrainingConfig.Data()
         data.captions = 500; data.seed = 3; data.grammar = .wide; data.colorRate = 0.6
-        let fromConfig = Training.ShapesDataset(data, imageSize: 32)
-        let direct = Training.ShapesDataset(captions: 500, seed: 3, imageSize: 32, grammar: .wide, colorRate: 0.6)
+        let fromConfig = ShapesDataset(data, imageSize: 32)
+        let direct = ShapesDataset(captions: 500, seed: 3, imageSize: 32, grammar: .wide, colorRate: 0.6)
         XCTAssertEqual(fromConfig.captions, direct.captions)
         data.compositions = Compositions()
-        XCTAssertEqual(Training.ShapesDataset(data, imageSize: 32).captions, direct.captions, "the default weights are the old ones")
+        XCTAssertEqual(ShapesDataset(data, imageSize: 32).captions, direct.captions, "the default weights are the old ones")
     }
 
     func testWeightsSetThePoolsMix() {
         var data = TrainingConfig.Data()
         data.captions = 3000; data.seed = 5; data.grammar = .wide
         data.compositions = Compositions(single: 0, counting: 0.4, pair: 0.2, relation: 0.4, list: 0)
-        let s = shares(Training.ShapesDataset(data, imageSize: 32))
+        let s = shares(ShapesDataset(data, imageSize: 32))
         XCTAssertNil(s[.single]); XCTAssertNil(s[.list])
         XCTAssertEqual(s[.counting] ?? 0, 0.4, accuracy: 0.04)
         XCTAssertEqual(s[.relation] ?? 0, 0.4, accuracy: 0.04)

@@ -5,10 +5,10 @@ import Shapes
 /// The shapes pool's draws: uniform by default (the stream every earlier run trained on), or with a
 /// set share of relation captions. Needs no LLM files.
 final class RelationShareTests: XCTestCase {
-    let pool = Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32)
+    let pool = ShapesDataset(captions: 2000, seed: 1, imageSize: 32)
     let draws = (0..<1000).flatMap { step in (0..<8).map { (step, $0) } }
 
-    func relationFraction(_ d: Training.ShapesDataset) -> Double {
+    func relationFraction(_ d: ShapesDataset) -> Double {
         Double(draws.filter { d.descriptions[d.index(step: $0.0, slot: $0.1)].relation != nil }.count) / Double(draws.count)
     }
 
@@ -23,7 +23,7 @@ final class RelationShareTests: XCTestCase {
     }
 
     func testAShareSetsTheFractionOfRelationDrawsAndCoversThem() {
-        let d = Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0.6)
+        let d = ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0.6)
         XCTAssertEqual(d.captions, pool.captions, "the share changes the draws, not the pool (so cached features stay valid)")
         XCTAssertEqual(relationFraction(d), 0.6, accuracy: 0.03)
         let drawn = Set(draws.map { d.index(step: $0.0, slot: $0.1) })
@@ -32,13 +32,13 @@ final class RelationShareTests: XCTestCase {
         // About 3200 draws over about 1500 other captions: 1 − e^−2.1 ≈ 0.88 of them expected.
         XCTAssertGreaterThan(Double(drawn.subtracting(relations).count), 0.8 * Double(2000 - relations.count))
         XCTAssertEqual(d.index(step: 7, slot: 3), d.index(step: 7, slot: 3))
-        XCTAssertEqual(relationFraction(Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0)), 0)
-        XCTAssertEqual(relationFraction(Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 1)), 1)
+        XCTAssertEqual(relationFraction(ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0)), 0)
+        XCTAssertEqual(relationFraction(ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 1)), 1)
     }
 
     func testRelationsRestrictTheRelationDrawsToThoseKinds() throws {
         let horizontal: Set<Relation> = [.leftOf, .rightOf]
-        let d = Training.ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0.5, relations: horizontal)
+        let d = ShapesDataset(captions: 2000, seed: 1, imageSize: 32, relationShare: 0.5, relations: horizontal)
         XCTAssertEqual(d.captions, pool.captions)
         let drawn = draws.compactMap { d.descriptions[d.index(step: $0.0, slot: $0.1)].relation?.relation }
         XCTAssertEqual(Double(drawn.count) / Double(draws.count), 0.5, accuracy: 0.03)

@@ -7,6 +7,7 @@ import ModelFiles
 import PromptEncoder
 import Sampling
 import Shapes
+import Pipeline
 @testable import Training
 
 /// These use the real LLM files (skipped with a message when they are absent) and a tiny
@@ -350,12 +351,12 @@ final class ImageFolderDatasetTests: XCTestCase {
     func testCentreCropAndAreaAverage() {
         // 6×4: the centred 4×4 square is columns 1...4; left half of it (columns 1, 2) is red.
         let img = halves(width: 6, height: 4)
-        let out = ImageFolderDataset.resample(img, to: 2)
+        let out = SquareResample.resample(img, to: 2)
         // Output column 0 covers source columns 1–2 (both red), column 1 covers 3–4 (both blue).
         XCTAssertEqual(Array(out[0..<3]), [1, 0, 0])
         XCTAssertEqual(Array(out[3..<6]), [0, 0, 1])
         // 3 → 2 pixels: the middle source pixel is split half and half.
-        let w = ImageFolderDataset.areaWeights(from: 3, to: 2)
+        let w = SquareResample.areaWeights(from: 3, to: 2)
         XCTAssertEqual(w[0].map(\.0), [0, 1])
         XCTAssertEqual(w[0][0].1, 2.0 / 3, accuracy: 1e-6)
         XCTAssertEqual(w[0][1].1, 1.0 / 3, accuracy: 1e-6)
@@ -363,7 +364,7 @@ final class ImageFolderDatasetTests: XCTestCase {
         // Transparent pixels become the mid-gray background.
         var rgba = RGBImage(width: 2, height: 2, channels: 4, fill: 0)
         rgba.pixels[3] = 255; rgba.pixels[0] = 255   // top-left opaque red
-        let g = ImageFolderDataset.resample(rgba, to: 2)
+        let g = SquareResample.resample(rgba, to: 2)
         XCTAssertEqual(Array(g[0..<3]), [1, 0, 0])
         XCTAssertEqual(Array(g[3..<6]), [0.5, 0.5, 0.5])
     }

@@ -7,7 +7,7 @@ import NeuralLayers
 import PromptEncoder
 import Kernels
 import Sampling
-@testable import Training
+@testable import Pipeline
 
 /// Per-word attention maps: the arithmetic on hand-built captures, and the capture itself on a tiny
 /// model whose cross-attention is known in closed form.

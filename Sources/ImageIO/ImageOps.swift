@@ -1,6 +1,5 @@
-import ImageIO
-
-/// Small picture operations for terminal output: alpha flattening, integer upscaling, box downscaling.
+/// Small picture operations (terminal output, gallery thumbnails): alpha flattening, integer
+/// upscaling, box downscaling.
 public enum ImageOps {
     /// RGB bytes (3 per pixel); alpha is composited over `background`.
     public static func rgbBytes(_ img: RGBImage, background: (UInt8, UInt8, UInt8) = (0, 0, 0)) -> [UInt8] {

@@ -1,7 +1,9 @@
 import Foundation
+import Diffusion
 import ModelFiles
+import PromptEncoder
 import XCTest
-@testable import Training
+@testable import Pipeline
 
 /// Issue 30, finding 2: a crafted model file is refused with one line naming the file and the
 /// field, before its config is divided by or allocated. Needs no LLM files (every case fails
@@ -26,7 +28,7 @@ final class ModelFileValidationTests: XCTestCase {
     }
 
     func standardJSON(_ edit: (inout [String: Any]) -> Void) throws -> String {
-        var root = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.standard())) as? [String: Any])
+        var root = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(ModelRecipe(model: .standard(), encoders: [EncoderSpec(id: "smollm2"), EncoderSpec(id: "gemma3")]))) as? [String: Any])
         edit(&root)
         return String(decoding: try JSONSerialization.data(withJSONObject: root), as: UTF8.self)
     }
@@ -102,5 +104,50 @@ final class ModelFileValidationTests: XCTestCase {
     func testWeightCountIsCheckedBeforeAllocating() throws {
         let path = try modelFile("count", config: try standardJSON(setModel("depth", 64)))
         XCTAssertTrue(loadError(path)?.contains("weights do not match") == true, loadError(path) ?? "")
+    }
+
+    /// The format's version: files from before the key existed (version 1) load as they always
+    /// did, the default model among them; a newer file is refused with a line that says so.
+    func testOldFilesLoadAndNewerOnesAreRefused() throws {
+        let recipe = ModelRecipe(model: LIDiTConfig(imageSize: 8, channels: 3, patch: 4, width: 16, depth: 1, heads: 2, mlpRatio: 2,
+                                                    refiner: RefinerConfig(branches: [LLMBranchConfig(name: "smollm2", width: 8, instructionTokens: 0)],
+                                                                           width: 8, heads: 2, blocks: 1)),
+                                 encoders: [EncoderSpec(id: "smollm2")])
+        let json = String(decoding: try JSONEncoder().encode(recipe), as: UTF8.self)
+        let count = LIDiTModel.parameterCount(config: recipe.model)
+        let weights = (0..<count).map { Float($0 % 7) / 8 }
+        func write(_ name: String, version: String?) throws -> String {
+            var metadata = ["lidit.training_config": json]
+            metadata["lidit.format_version"] = version
+            let path = "\(dir)/\(name).safetensors"
+            try SafetensorsFile(tensors: [.init(name: "weights", shape: [count], values: weights, dtype: .f16)], metadata: metadata).write(to: path)
+            return path
+        }
+        let old = try ModelFile.read(path: try write("v1", version: nil))
+        XCTAssertEqual(old.version, 1)
+        XCTAssertEqual(old.recipe, recipe)
+        let model = try old.makeModel()
+        withExtendedLifetime(model) {
+            XCTAssertTrue(Array(UnsafeBufferPointer(start: model.parameters.values, count: count)) == weights, "the weights load as written")
+        }
+        XCTAssertEqual(try ModelFile.read(path: try write("v2", version: "2")).version, 2)
+        let newer = try write("v9", version: "9")
+        XCTAssertThrowsError(try ModelFile.read(path: newer)) { error in
+            XCTAssertEqual("\(error)", "\(newer): written in model format 9, this lidit reads up to 2; update lidit")
+        }
+        // What the trainer exports is the current version and reads back to the same weights.
+        let exported = "\(dir)/exported.safetensors"
+        try ModelFile.writeModel(to: exported, weights: weights, layout: parameterLayoutFingerprint(model.parameters),
+                                 trainingConfigJSON: json, modelID: "m-1", step: 3)
+        let back = try ModelFile.read(path: exported)
+        XCTAssertEqual([back.version, back.step], [ModelFile.formatVersion, 3])
+        XCTAssertEqual(back.modelID, "m-1")
+        XCTAssertTrue(back.weights == weights, "the exported weights read back as written")
+
+        // The committed default model (written before the version key) still loads.
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = try ModelFile.read(path: repo.appendingPathComponent("models/lidit-shapes.safetensors").path)
+        XCTAssertEqual(shipped.recipe.encoders.map(\.id), ["smollm2", "gemma3"])
+        XCTAssertNoThrow(try shipped.makeModel())
     }
 }

@@ -1,4 +1,5 @@
 import Diffusion
+import Gallery
 import Foundation
 import ImageIO
 import Kernels
@@ -38,6 +39,20 @@ public struct GenerationRequest: Sendable {
     public var variationSeeds: [UInt64] = []
     public var variationStrength: Double = 0
     public init(prompt: String) { self.prompt = prompt }
+
+    /// Longer prompts would take minutes to tokenize and encode.
+    public static let maximumPromptBytes = 20_000
+
+    public static func checkPromptSize(_ prompt: String, negative: String = "") throws {
+        guard prompt.utf8.count <= maximumPromptBytes, negative.utf8.count <= maximumPromptBytes else {
+            throw PipelineError("the prompt is longer than \(maximumPromptBytes) bytes")
+        }
+    }
+}
+
+public struct PipelineError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A trained LI-DiT with its frozen LLM encoders: prompt in, picture out.
@@ -54,50 +69,39 @@ public final class ImagePipeline: @unchecked Sendable {
         self.modelID = modelID
     }
 
-    /// Loads a model folder (`model.safetensors` with its config in the metadata) and its LLMs.
-    /// The file may come from anywhere: its config is decoded and range-checked, and its weights
-    /// counted against the config, before anything is allocated; each failure is one line naming
-    /// the file and the field.
+    /// Loads a model file (`ModelFile`: its configuration and weights, checked before anything
+    /// is allocated) and its LLMs, and checks that the LLMs fit the refiner branches the file
+    /// was trained with. Each failure is one line naming the file and the field.
     public static func load(modelPath: String, store: ModelStore = ModelStore()) throws -> ImagePipeline {
-        let file = try SafetensorsFile.read(path: modelPath)
-        let key = "lidit.training_config"
-        guard let json = file.metadata[key] else {
-            throw TrainingError("\(modelPath): not an LI-DiT model (no \(key) metadata)")
-        }
-        let config: TrainingConfig
-        do { config = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) } catch {
-            throw TrainingError("\(modelPath): \(key) does not decode (\(describeDecodingError(error)))")
-        }
-        if let problem = config.model.validate() { throw TrainingError("\(modelPath): \(key): model.\(problem)") }
-        guard config.encoders.count == config.model.refiner.branches.count else {
-            throw TrainingError("\(modelPath): \(key): \(config.encoders.count) encoders but \(config.model.refiner.branches.count) refiner branches")
-        }
-        for (i, (e, b)) in zip(config.encoders, config.model.refiner.branches).enumerated() where e.id != b.name {
-            throw TrainingError("\(modelPath): \(key): encoders.\(i).id \(e.id) does not match refiner branch \(b.name)")
-        }
-        guard let weights = file.tensor("weights"), weights.values.count == LIDiTModel.parameterCount(config: config.model) else {
-            throw TrainingError("\(modelPath): weights do not match the model's configuration (written by another version?)")
-        }
-        let model = LIDiTModel(config: config.model, seed: 0)
-        guard file.metadata["lidit.layout"].map({ $0 == parameterLayoutFingerprint(model.parameters) }) ?? true else {
-            throw TrainingError("\(modelPath): weights do not match the model's configuration (written by another version?)")
-        }
-        weights.values.withUnsafeBufferPointer { model.parameters.values.update(from: $0.baseAddress!, count: $0.count) }
-        let encoders = try config.encoders.map { e in try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer) }
-        for (i, (enc, b)) in zip(encoders, config.model.refiner.branches).enumerated() {
+        let file: ModelFile
+        do { file = try ModelFile.read(path: modelPath) } catch let e as ModelFileError { throw PipelineError(e.description) }
+        let recipe = file.recipe, key = "lidit.training_config"
+        let model: LIDiTModel
+        do { model = try file.makeModel() } catch let e as ModelFileError { throw PipelineError(e.description) }
+        let encoders = try recipe.encoders.map { e in try LLMTextEncoder.load(e.id, store: store, template: e.template, layer: e.layer) }
+        for (i, (enc, b)) in zip(encoders, recipe.model.refiner.branches).enumerated() {
             // The refiner reads features of the LLM's width, from a layer the LLM has.
             guard enc.model.config.width == b.width else {
-                throw TrainingError("\(modelPath): \(key): model.refiner.branches.\(i).width is \(b.width), but \(enc.id) gives \(enc.model.config.width)")
+                throw PipelineError("\(modelPath): \(key): model.refiner.branches.\(i).width is \(b.width), but \(enc.id) gives \(enc.model.config.width)")
             }
             guard b.instructionTokens <= enc.instructionTokenCount else {
-                throw TrainingError("\(modelPath): \(key): model.refiner.branches.\(i).instructionTokens is \(b.instructionTokens), but \(enc.id)'s template has \(enc.instructionTokenCount)")
+                throw PipelineError("\(modelPath): \(key): model.refiner.branches.\(i).instructionTokens is \(b.instructionTokens), but \(enc.id)'s template has \(enc.instructionTokenCount)")
             }
             guard enc.model.resolveLayer(enc.layer) != nil else {
-                throw TrainingError("\(modelPath): \(key): encoders.\(i).layer \(enc.layer) is out of range for \(enc.id) (0...\(enc.model.config.blockCount), or -1...-\(enc.model.config.blockCount + 1))")
+                throw PipelineError("\(modelPath): \(key): encoders.\(i).layer \(enc.layer) is out of range for \(enc.id) (0...\(enc.model.config.blockCount), or -1...-\(enc.model.config.blockCount + 1))")
             }
         }
-        return ImagePipeline(model: model, encoders: encoders, layers: config.encoders.map(\.layer),
-                             modelID: file.metadata["lidit.model_id"] ?? URL(fileURLWithPath: modelPath).lastPathComponent)
+        return ImagePipeline(model: model, encoders: encoders, layers: recipe.encoders.map(\.layer),
+                             modelID: file.modelID ?? URL(fileURLWithPath: modelPath).lastPathComponent)
+    }
+
+    /// The same model with other hidden-state layers (a layer per encoder, in branch order).
+    public func withLayers(_ layers: [Int]) throws -> ImagePipeline {
+        guard layers.count == encoders.count else { throw PipelineError("expected \(encoders.count) layers, got \(layers.count)") }
+        for (enc, layer) in zip(encoders, layers) where enc.model.resolveLayer(layer) == nil {
+            throw PipelineError("layer \(layer) is out of range for \(enc.id) (0...\(enc.model.config.blockCount) or -1...-\(enc.model.config.blockCount + 1))")
+        }
+        return layers == self.layers ? self : ImagePipeline(model: model, encoders: encoders, layers: layers, modelID: modelID)
     }
 
     /// Encodes prompts with every LLM (the instruction prefix comes from each encoder's cache).
@@ -118,9 +122,10 @@ public final class ImagePipeline: @unchecked Sendable {
                          onStep: ((Int, Int, [RGBImage]) -> Bool)? = nil) throws -> [RGBImage] {
         let B = seeds.count
         guard B > 0 else { return [] }
+        try GenerationRequest.checkPromptSize(request.prompt, negative: request.negativePrompt)
         if let f = request.fusionWeights {
-            guard f.count == encoders.count else { throw TrainingError("expected \(encoders.count) fusion weights, got \(f.count)") }
-            guard f.allSatisfy({ $0 >= 0 && $0 <= 4 }) else { throw TrainingError("fusion weights must be between 0 and 4") }
+            guard f.count == encoders.count else { throw PipelineError("expected \(encoders.count) fusion weights, got \(f.count)") }
+            guard f.allSatisfy({ $0 >= 0 && $0 <= 4 }) else { throw PipelineError("fusion weights must be between 0 and 4") }
         }
         let cond = try textFeatures(Array(repeating: request.prompt, count: B))
         let condInput = refinerInput(features: cond, dropText: nil, fusion: request.fusionWeights)
@@ -131,9 +136,8 @@ public final class ImagePipeline: @unchecked Sendable {
                                 dropText: Array(repeating: false, count: B) + Array(repeating: request.negativePrompt.isEmpty, count: B),
                                 fusion: request.fusionWeights)
         let model = self.model
-        let prediction: Prediction = model.config.prediction == .velocity ? .velocity : .cleanImage
-        attention?.start(self, prompt: request.prompt, seeds: B)
-        let denoiser = Denoiser(prediction: prediction) { input in
+                attention?.start(self, prompt: request.prompt, seeds: B)
+        let denoiser = Denoiser(prediction: model.config.prediction) { input in
             let text = input.includesUnconditional ? both : condInput
             let out = model.predict(noisy: input.x, sigmas: Array(repeating: Float(input.sigma), count: input.rows), text: text)
             // Rows 0..<B are the conditional ones with or without guidance.
@@ -146,16 +150,16 @@ public final class ImagePipeline: @unchecked Sendable {
         let n = model.geometry.pixelsPerImage
         let size = model.config.imageSize
         guard request.variationSeeds.isEmpty || request.variationSeeds.count == B else {
-            throw TrainingError("expected \(B) variation seeds, got \(request.variationSeeds.count)")
+            throw PipelineError("expected \(B) variation seeds, got \(request.variationSeeds.count)")
         }
         guard (0...1).contains(request.variationStrength), (0...1).contains(request.strength) else {
-            throw TrainingError("strengths must be between 0 and 1")
+            throw PipelineError("strengths must be between 0 and 1")
         }
         var start = request.variationSeeds.isEmpty ? Sampler.noise(seeds: seeds, elementsPerRow: n)
             : Sampler.variationNoise(seeds: seeds, variationSeeds: request.variationSeeds, strength: request.variationStrength, elementsPerRow: n)
         var startStep = 0
         if let clean = request.initImage, request.strength < 1 {
-            guard clean.count == n else { throw TrainingError("the start picture has \(clean.count) values, the model takes \(n)") }
+            guard clean.count == n else { throw PipelineError("the start picture has \(clean.count) values, the model takes \(n)") }
             startStep = sampler.startStep(strength: request.strength)
             let batch = Array((0..<B).map { _ in clean }.joined())
             // Strength 0: nothing to run, the picture itself.
@@ -174,7 +178,34 @@ public final class ImagePipeline: @unchecked Sendable {
     /// A picture as an img2img start for a model of `size`×`size`: the largest centred square,
     /// area-averaged (as training pictures are), planar RGB in [−1, 1].
     public static func startPicture(_ image: RGBImage, size: Int) -> [Float] {
-        ImageFolderDataset.planar(ImageFolderDataset.resample(image, to: size))
+        SquareResample.planar(SquareResample.resample(image, to: size))
+    }
+
+    /// Every setting that made a picture with `request`, as the gallery and the PNG metadata
+    /// record it (`lidit generate`, `grid` and the studio alike). The caller adds what only it
+    /// knows: the start picture's path, the time taken.
+    public func recordedSettings(_ request: GenerationRequest, seed: UInt64, variationSeed: UInt64? = nil,
+                                 image: RGBImage, appVersion: String?) -> GenerationSettings {
+        let s = request.sampler
+        var g = GenerationSettings(prompt: request.prompt, negativePrompt: request.negativePrompt, seed: seed, steps: s.steps,
+                                   guidanceScale: s.guidanceScale, sampler: s.sampler.rawValue, width: image.width, height: image.height)
+        g.fusionWeights = Dictionary(uniqueKeysWithValues: encoders.enumerated().map { ($1.id, Double(request.fusionWeights?[$0] ?? 1)) })
+        g.templates = Dictionary(uniqueKeysWithValues: encoders.map {
+            ($0.id, PromptTemplateSetting(instruction: $0.template.enabled, text: $0.template.text))
+        })
+        g.layer = layers.first
+        if Set(layers).count > 1 {
+            g.extra["Layers"] = zip(encoders, layers).map { "\($0.id)=\($1)" }.sorted().joined(separator: ",")
+        }
+        g.modelID = modelID
+        g.shift = s.shift
+        if s.guidanceRescale != 0 { g.guidanceRescale = s.guidanceRescale }
+        if s.guidanceInterval != .always { g.guidanceInterval = s.guidanceInterval }
+        if s.sampler.usesEta, let eta = s.eta { g.extra["Eta"] = String(eta) }
+        if request.initImage != nil { g.denoisingStrength = request.strength }
+        if let variationSeed { (g.variationSeed, g.variationStrength) = (variationSeed, request.variationStrength) }
+        g.appVersion = appVersion
+        return g
     }
 
     /// Planar RGB in [−1, 1] → 8-bit RGB.
