@@ -75,3 +75,27 @@ void lidit_gelu_tanh(const float *x, float *y, size_t n) {
         y[i] = 0.5f * v * (2.0f - 2.0f / (exp_approx(2.0f * u) + 1.0f));
     }
 }
+
+// dx = act'(x)·dy, or dx += act'(x)·dy when `accumulate`; dx may alias dy when not accumulating.
+MULTIVERSION
+void lidit_silu_backward(const float *x, const float *dy, float *dx, size_t n, int accumulate) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float s = 1.0f / (1.0f + exp_approx(-v));
+        float g = s * (1.0f + v * (1.0f - s)) * dy[i];
+        dx[i] = accumulate ? dx[i] + g : g;
+    }
+}
+
+MULTIVERSION
+void lidit_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n, int accumulate) {
+    // gelu(v) = v·σ(2u), u = √(2/π)(v + 0.044715v³): d/dv = σ + v·σ(1−σ)·2u'
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i], v2 = v * v;
+        float u = 0.7978845608028654f * (v + 0.044715f * v2 * v);
+        float s = 1.0f / (1.0f + exp_approx(-2.0f * u));
+        float du = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v2);
+        float g = (s + v * s * (1.0f - s) * 2.0f * du) * dy[i];
+        dx[i] = accumulate ? dx[i] + g : g;
+    }
+}

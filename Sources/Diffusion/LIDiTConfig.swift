@@ -1,3 +1,4 @@
+import Kernels
 import NeuralLayers
 import PromptEncoder
 import Sampling

@@ -1,46 +1,55 @@
 import CKernels
-import Foundation
+
+/// The element-wise nonlinearities of the LLMs and the networks, forward and backward side by
+/// side, all built on the one exp (`CKernels`' Cephes expf). Serial: callers split large buffers
+/// into chunks (element-wise, so the chunking never changes a result).
+public enum Activation: String, Codable, Sendable {
+    /// x·σ(x) (SmolLM2's MLP, HunyuanVideo's token refiner MLP).
+    case silu
+    /// 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(2u) (Gemma's and DiT's MLP, `approximate="tanh"`).
+    case geluTanh
+    case identity
+
+    /// y = act(x); y may be x.
+    public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .silu: lidit_silu(x, y, count)
+        case .geluTanh: lidit_gelu_tanh(x, y, count)
+        case .identity: if UnsafePointer(y) != x { y.update(from: x, count: count) }
+        }
+    }
+
+    /// dx = act'(x)·dy, or dx += act'(x)·dy with `accumulate`; without it dx may be dy.
+    public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                         count: Int, accumulate: Bool) {
+        switch self {
+        case .silu: lidit_silu_backward(x, dy, dx, count, accumulate ? 1 : 0)
+        case .geluTanh: lidit_gelu_tanh_backward(x, dy, dx, count, accumulate ? 1 : 0)
+        case .identity:
+            if accumulate { for i in 0..<count { dx[i] += dy[i] } } else if UnsafePointer(dx) != dy { dx.update(from: dy, count: count) }
+        }
+    }
+}
 
 /// SiLU(x) = x·σ(x)
 public func silu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    lidit_silu(x, y, count)
+    Activation.silu.forward(x, into: y, count: count)
 }
 
-public func siluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let s = 1 / (1 + expf(-x[i]))
-        dx[i] += dy[i] * s * (1 + x[i] * (1 - s))
-    }
-}
-
-private let sqrt2OverPi: Float = 0.7978845608028654
-private let geluCoefficient: Float = 0.044715
-
-/// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — Gemma's and DiT's form.
+/// GELU, tanh approximation.
 public func geluTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    lidit_gelu_tanh(x, y, count)
+    Activation.geluTanh.forward(x, into: y, count: count)
 }
 
-public func geluTanhBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let v = x[i]
-        let u = sqrt2OverPi * (v + geluCoefficient * v * v * v)
-        let t = tanhf(u)
-        let du = sqrt2OverPi * (1 + 3 * geluCoefficient * v * v)
-        dx[i] += dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du)
-    }
+/// `kind.forward` over a large buffer, in parallel chunks.
+public func activationForward(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    Parallel.forEachChunk(count, minChunk: 16_384) { r in kind.forward(x + r.lowerBound, into: y + r.lowerBound, count: r.count) }
 }
 
-/// GELU, exact: 0.5·x·(1 + erf(x/√2)).
-public func geluErf(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
-}
-
-public func geluErfBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let v = x[i]
-        let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-        let pdf = expf(-0.5 * v * v) * 0.3989422804014327
-        dx[i] += dy[i] * (cdf + v * pdf)
+/// `kind.backward` over a large buffer, in parallel chunks.
+public func activationBackward(_ kind: Activation, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                               count: Int, accumulate: Bool) {
+    Parallel.forEachChunk(count, minChunk: 16_384) { r in
+        kind.backward(x: x + r.lowerBound, dy: dy + r.lowerBound, dx: dx + r.lowerBound, count: r.count, accumulate: accumulate)
     }
 }

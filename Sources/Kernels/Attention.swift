@@ -48,24 +48,31 @@ public struct AttentionMask {
 /// q [batch, queries, heads, headDim], k [batch, keys, kvHeads, headDim],
 /// v [batch, keys, kvHeads, valueDim], out [batch, queries, heads, valueDim].
 /// Query head h reads KV head h / (heads / kvHeads): consecutive groups, as in llama.cpp.
+/// The row strides of q, k and v (`ldq`, `ldk`, `ldv`) default to the packed ones; wider ones read
+/// the operands out of fused-projection rows ([q | k | v] per token) without a copy.
 public struct AttentionShape: Sendable {
     public var batch, queries, keys, heads, kvHeads, headDim, valueDim: Int
+    public var ldq, ldk, ldv: Int
 
     public init(batch: Int = 1, queries: Int, keys: Int, heads: Int, kvHeads: Int, headDim: Int, valueDim: Int? = nil) {
         precondition(heads % kvHeads == 0, "heads must be a multiple of kvHeads")
         self.batch = batch; self.queries = queries; self.keys = keys
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.valueDim = valueDim ?? headDim
+        ldq = heads * headDim; ldk = kvHeads * headDim; ldv = kvHeads * self.valueDim
     }
 
-    /// Floats needed for the attention probabilities of the whole call.
+    /// Floats of the attention probabilities of the whole call (also the backward pass's scratch).
     public var probabilityCount: Int { batch * heads * queries * keys }
+    /// 2 × multiply-adds of the forward pass (q·kᵀ and p·v).
+    public var flops: Int { 2 * batch * heads * queries * keys * (headDim + valueDim) }
     @inline(__always) func kvHead(_ h: Int) -> Int { h / (heads / kvHeads) }
 }
 
-/// softmax(q·kᵀ·scale + mask)·v, per batch row and head, built on GEMMs; batch rows and heads run in
-/// parallel, each with single-threaded BLAS calls.
-/// `probabilities` ([batch, heads, queries, keys]) receives the softmax output, which the
-/// backward pass needs; it doubles as the score buffer.
+/// softmax(q·kᵀ·scale + mask)·v per (batch row, head) — the one attention of the LLMs, the refiners
+/// and the LI-DiT. (batch row, head) items run in parallel, each with single-threaded BLAS calls and
+/// the masked softmax of `maskedSoftmaxRow`. `probabilities` ([batch, heads, queries, keys])
+/// receives the softmax output, which the backward pass needs; it doubles as the score buffer.
+/// A query with no visible key gets all-zero probabilities and a zero output.
 public func multiHeadAttention(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     out: UnsafeMutablePointer<Float>, shape: AttentionShape, scale: Float, mask: AttentionMask,
@@ -73,34 +80,22 @@ public func multiHeadAttention(
 ) {
     let s = shape
     let (T, S, D, Dv) = (s.queries, s.keys, s.headDim, s.valueDim)
-    let work = { (item: Int) in
+    Parallel.forEach(s.batch * s.heads) { item in
         let b = item / s.heads, h = item % s.heads, g = s.kvHead(h)
-        let qh = q + b * T * s.heads * D + h * D
-        let kh = k + b * S * s.kvHeads * D + g * D
-        let vh = v + b * S * s.kvHeads * Dv + g * Dv
         let p = probabilities + item * T * S
-        serialSgemm(transposeB: true, m: T, n: S, k: D, alpha: scale,
-              a: qh, lda: s.heads * D, b: kh, ldb: s.kvHeads * D, c: p, ldc: S)
-        for t in 0..<T {
-            let row = p + t * S
-            let visible = mask.keyRange(query: t, keys: S)
-            for j in 0..<visible.lowerBound { row[j] = -.infinity }
-            for j in visible.upperBound..<S { row[j] = -.infinity }
-            if let valid = mask.keyValid {
-                let v = valid + b * S
-                for j in visible where v[j] == 0 { row[j] = -.infinity }
-            }
-            softmaxRow(row, count: S)
-        }
-        serialSgemm(m: T, n: Dv, k: S, a: p, lda: S, b: vh, ldb: s.kvHeads * Dv,
-              c: out + b * T * s.heads * Dv + h * Dv, ldc: s.heads * Dv)
+        serialSgemm(transposeB: true, m: T, n: S, k: D, alpha: scale, a: q + b * T * s.ldq + h * D, lda: s.ldq,
+                    b: k + b * S * s.ldk + g * D, ldb: s.ldk, c: p, ldc: S)
+        let valid = mask.keyValid.map { $0 + b * S }
+        for t in 0..<T { maskedSoftmaxRow(p + t * S, count: S, valid: valid, visible: mask.keyRange(query: t, keys: S)) }
+        serialSgemm(m: T, n: Dv, k: S, a: p, lda: S, b: v + b * S * s.ldv + g * Dv, ldb: s.ldv,
+                    c: out + b * T * s.heads * Dv + h * Dv, ldc: s.heads * Dv)
     }
-    Parallel.forEach(s.batch * s.heads, work)
 }
 
-/// Backward of `multiHeadAttention`. Accumulates into dq, dk, dv (dk/dv summed over the query
-/// heads of each group). `scratch` needs queries·keys floats per worker: pass
-/// batch·queries·keys floats.
+/// Backward of `multiHeadAttention`: overwrites dq, dk, dv (laid out with the shape's strides).
+/// `scratch` holds `probabilityCount` floats. Without grouped keys every (batch row, head) item
+/// writes its own slices, in parallel; with groups, the heads of a group add into their shared
+/// dk/dv in head order, so the work is split by batch row.
 public func multiHeadAttentionBackward(
     dOut: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     probabilities: UnsafePointer<Float>, shape: AttentionShape, scale: Float,
@@ -109,29 +104,28 @@ public func multiHeadAttentionBackward(
 ) {
     let s = shape
     let (T, S, D, Dv) = (s.queries, s.keys, s.headDim, s.valueDim)
-    // Heads of one batch row share dk/dv, so work is split by batch row only.
-    let work = { (b: Int) in
-        let dp = scratch + b * T * S
-        for h in 0..<s.heads {
-            let g = s.kvHead(h)
-            let p = probabilities + (b * s.heads + h) * T * S
-            let dOh = dOut + b * T * s.heads * Dv + h * Dv
-            let qh = q + b * T * s.heads * D + h * D
-            let kh = k + b * S * s.kvHeads * D + g * D
-            let vh = v + b * S * s.kvHeads * Dv + g * Dv
-            // dV += Pᵀ·dO
-            serialSgemm(transposeA: true, m: S, n: Dv, k: T, a: p, lda: S, b: dOh, ldb: s.heads * Dv,
-                  beta: 1, c: dv + b * S * s.kvHeads * Dv + g * Dv, ldc: s.kvHeads * Dv)
-            // dP = dO·Vᵀ, then through the softmax
-            serialSgemm(transposeB: true, m: T, n: S, k: Dv, a: dOh, lda: s.heads * Dv, b: vh, ldb: s.kvHeads * Dv,
-                  c: dp, ldc: S)
-            softmaxRowsBackward(y: p, dy: dp, dx: dp, rows: T, columns: S)
-            // dQ += scale·dS·K ; dK += scale·dSᵀ·Q
-            serialSgemm(m: T, n: D, k: S, alpha: scale, a: dp, lda: S, b: kh, ldb: s.kvHeads * D,
-                  beta: 1, c: dq + b * T * s.heads * D + h * D, ldc: s.heads * D)
-            serialSgemm(transposeA: true, m: S, n: D, k: T, alpha: scale, a: dp, lda: S, b: qh, ldb: s.heads * D,
-                  beta: 1, c: dk + b * S * s.kvHeads * D + g * D, ldc: s.kvHeads * D)
-        }
+    let ldo = s.heads * Dv
+    let grouped = s.kvHeads != s.heads
+    let head = { (b: Int, h: Int) in
+        let item = b * s.heads + h, g = s.kvHead(h)
+        let p = probabilities + item * T * S, dp = scratch + item * T * S
+        let dOh = dOut + b * T * ldo + h * Dv
+        let qo = b * T * s.ldq + h * D, ko = b * S * s.ldk + g * D, vo = b * S * s.ldv + g * Dv
+        // The first head of a group writes dk/dv, the others add to them.
+        let kvBeta: Float = grouped && h % (s.heads / s.kvHeads) != 0 ? 1 : 0
+        // dV = Pᵀ·dO
+        serialSgemm(transposeA: true, m: S, n: Dv, k: T, a: p, lda: S, b: dOh, ldb: ldo, beta: kvBeta, c: dv + vo, ldc: s.ldv)
+        // dP = dO·Vᵀ, then dS = P ⊙ (dP − Σ_j dP⊙P)
+        serialSgemm(transposeB: true, m: T, n: S, k: Dv, a: dOh, lda: ldo, b: v + vo, ldb: s.ldv, c: dp, ldc: S)
+        softmaxRowsBackward(y: p, dy: dp, dx: dp, rows: T, columns: S)
+        // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
+        serialSgemm(m: T, n: D, k: S, alpha: scale, a: dp, lda: S, b: k + ko, ldb: s.ldk, c: dq + qo, ldc: s.ldq)
+        serialSgemm(transposeA: true, m: S, n: D, k: T, alpha: scale, a: dp, lda: S, b: q + qo, ldb: s.ldq, beta: kvBeta,
+                    c: dk + ko, ldc: s.ldk)
     }
-    Parallel.forEach(s.batch, work)
+    if grouped {
+        Parallel.forEach(s.batch) { b in for h in 0..<s.heads { head(b, h) } }
+    } else {
+        Parallel.forEach(s.batch * s.heads) { item in head(item / s.heads, item % s.heads) }
+    }
 }

@@ -1,11 +1,19 @@
 import CBLAS
+import Foundation
 
-/// Row-major matrix products through OpenBLAS.
+/// Row-major matrix products through OpenBLAS: the one tiling policy of the project.
 ///
 /// Determinism: OpenBLAS's own threading changes results in the last bits with the thread count,
-/// so OpenBLAS always runs single-threaded and large products are cut here into tiles whose
-/// boundaries depend only on the shape (64 rows, or 64 columns when C is wider than tall). Each
-/// tile is the same BLAS call whatever the thread count, so every element is bit-identical.
+/// so OpenBLAS always runs single-threaded and large products are cut here into pieces whose
+/// boundaries depend only on the shape. Each piece is the same BLAS call whatever the thread
+/// count, so every element is bit-identical.
+///
+/// - Tall products (m ≥ 128 rows, A not transposed: a layer over batch·token rows) are cut into a
+///   few large row panels (at least 64 rows, at most 8 panels): every piece repacks all of B, so
+///   64-row tiles would pack a layer's weight 64 times for 4096 rows, about a quarter of the
+///   multiply time.
+/// - Other large products are cut into 64-row tiles, or 64-column tiles when C is wider than tall.
+/// - Small ones (< 2¹⁸ multiply-adds, or both sides ≤ 64) are one call.
 ///
 /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, where op is identity or transpose and
 /// lda/ldb/ldc are row strides in elements (so a head's slice of a [tokens, heads·dim] buffer
@@ -29,7 +37,14 @@ public func sgemm(
                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    if m >= n {
+    if !transposeA && m >= 128 {
+        let panel = max(64, ((m + 7) / 8 + 15) / 16 * 16)
+        Parallel.forEach((m + panel - 1) / panel) { i in
+            let r0 = i * panel
+            serialSgemm(transposeB: transposeB, m: min(panel, m - r0), n: n, k: k, alpha: alpha, a: a + r0 * lda, lda: lda,
+                        b: b, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)
+        }
+    } else if m >= n {
         let tiles = (m + tile - 1) / tile
         Parallel.forEach(tiles) { t in
             let r0 = t * tile, rows = min(tile, m - r0)
@@ -48,6 +63,49 @@ public func sgemm(
     }
 }
 
+/// C[m×n] += Aᵀ·B with A [rows×m] and B [rows×n]: a weight gradient (dW += dyᵀ·x over every row of
+/// the batch). The product has few outputs and a long inner dimension, so cutting the output into
+/// tiles would make every tile repack all of A or B; instead the rows are cut into an even number of
+/// chunks (from the shape alone: ~512–1024 rows each, at most 8), each chunk's product is one BLAS
+/// call — the first accumulating into C, the others into scratch — and the partial products are then
+/// added to C in chunk order. Same result for any thread count.
+public func sgemmAccumulateTransposedA(a: UnsafePointer<Float>, b: UnsafePointer<Float>, rows: Int, m: Int, n: Int,
+                                       into c: UnsafeMutablePointer<Float>) {
+    let chunks = min(8, 2 * (rows / 1024))
+    let size = m * n
+    if chunks < 2 || rows * size < 1 << 20 {
+        sgemm(transposeA: true, m: m, n: n, k: rows, a: a, lda: m, b: b, ldb: n, beta: 1, c: c, ldc: n)
+        return
+    }
+    let need = (chunks - 1) * size
+    partialScratchLock.lock()
+    defer { partialScratchLock.unlock() }
+    if partialScratchCount < need {
+        partialScratch?.deallocate()
+        partialScratch = .allocate(capacity: need)
+        partialScratchCount = need
+    }
+    let scratch = partialScratch!
+    let chunk = (rows + chunks - 1) / chunks
+    Parallel.forEach(chunks) { i in
+        let r0 = i * chunk
+        let count = min(chunk, rows - r0)
+        let out = i == 0 ? c : scratch + (i - 1) * size
+        serialSgemm(transposeA: true, m: m, n: n, k: count, a: a + r0 * m, lda: m,
+                    b: b + r0 * n, ldb: n, beta: i == 0 ? 1 : 0, c: out, ldc: n)
+    }
+    Parallel.forEachChunk(size, minChunk: 4096) { range in
+        for i in 1..<chunks { add(c + range.lowerBound, scratch + (i - 1) * size + range.lowerBound,
+                                  into: c + range.lowerBound, count: range.count) }
+    }
+}
+
+/// Scratch for the partial products (grown on demand), guarded by a lock so backward passes of
+/// different models on different threads stay safe (they then take turns).
+nonisolated(unsafe) private var partialScratch: UnsafeMutablePointer<Float>?
+nonisolated(unsafe) private var partialScratchCount = 0
+private let partialScratchLock = NSLock()
+
 /// One OpenBLAS call on the calling thread; safe inside a parallel region.
 @inline(__always)
 public func serialSgemm(
@@ -65,29 +123,6 @@ public func serialSgemm(
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// `batch` independent products whose operands sit at fixed strides from one another.
-public func sgemmStridedBatched(
-    transposeA: Bool = false, transposeB: Bool = false,
-    m: Int, n: Int, k: Int,
-    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
-    b: UnsafePointer<Float>, ldb: Int, strideB: Int,
-    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
-    batch: Int
-) {
-    if batch >= Parallel.threads {
-        Parallel.forEach(batch) { i in
-            serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                  beta: beta, c: c + i * strideC, ldc: ldc)
-        }
-    } else {
-        for i in 0..<batch {
-            sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                  beta: beta, c: c + i * strideC, ldc: ldc)
-        }
-    }
-}
 
 /// A linear layer on rows: y[rows×out] = x[rows×in] · Wᵀ (+ bias), W stored [out×in] row-major
 /// (the GGUF / PyTorch layout). Batch and tokens are folded into `rows`.

@@ -118,20 +118,18 @@ public struct AttentionLayer: Sendable {
         queryProjection.forward(p, x, rows: qr, packed: a.queryPacked, into: a.qProj)
         if let cp = contextProjection, let context { cp.forward(p, context, rows: kr, packed: a.contextPacked!, into: a.kvProj) }
         let kOff = isCross ? 0 : dim, vOff = isCross ? dim : 2 * dim
-        var core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim,
-                                 causal: mask.kind == .causal)
-        core.ldk = kvStride; core.ldv = kvStride
+        var shape = attentionShape(batch: batch, queries: queries, keys: keys)
         var qPtr = UnsafePointer(a.qProj), kPtr = UnsafePointer(a.kvProj + kOff)
-        core.ldq = qStride
         if let qNorm, let qn = a.qn {
             qNorm.forward(p, a.qProj, rows: qr * heads, groups: heads, stride: qStride, into: qn, rstd: a.qRstd)
-            qPtr = UnsafePointer(qn); core.ldq = dim
+            qPtr = UnsafePointer(qn); shape.ldq = dim
         }
         if let kNorm, let kn = a.kn {
             kNorm.forward(p, a.kvProj + kOff, rows: kr * heads, groups: heads, stride: kvStride, into: kn, rstd: a.kRstd)
-            kPtr = UnsafePointer(kn); core.ldk = dim
+            kPtr = UnsafePointer(kn); shape.ldk = dim
         }
-        core.forward(q: qPtr, k: kPtr, v: a.kvProj + vOff, keyValid: mask.keyValid, out: a.o, probabilities: a.probabilities)
+        multiHeadAttention(q: qPtr, k: kPtr, v: a.kvProj + vOff, out: a.o, shape: shape, scale: scale, mask: mask,
+                           probabilities: a.probabilities)
         out.forward(p, a.o, rows: qr, into: y)
     }
 
@@ -144,16 +142,15 @@ public struct AttentionLayer: Sendable {
         out.backward(p, x: a.o, dy: dy, rows: qr, dx: s.dO, overwriteDx: true)
         let dQ = s.dQProj, dKV = isCross ? s.dKVProj : s.dQProj
         let kOff = isCross ? 0 : dim, vOff = isCross ? dim : 2 * dim
-        var core = AttentionCore(batch: batch, queries: queries, keys: keys, heads: heads, headDim: headDim)
-        core.ldq = qNorm == nil ? qStride : dim
-        core.ldk = kNorm == nil ? kvStride : dim
-        core.ldv = kvStride
+        var shape = attentionShape(batch: batch, queries: queries, keys: keys)
+        shape.ldq = qNorm == nil ? qStride : dim
+        shape.ldk = kNorm == nil ? kvStride : dim
         let qIn = a.qn.map { UnsafePointer($0) } ?? UnsafePointer(a.qProj)
         let kIn = a.kn.map { UnsafePointer($0) } ?? UnsafePointer(a.kvProj + kOff)
         let dqOut = qNorm == nil ? dQ : s.dqn
         let dkOut = kNorm == nil ? dKV + kOff : s.dkn
-        core.backward(dOut: s.dO, q: qIn, k: kIn, v: a.kvProj + vOff, probabilities: a.probabilities,
-                      dq: dqOut, dk: dkOut, dv: dKV + vOff, scratch: s.softmax)
+        multiHeadAttentionBackward(dOut: s.dO, q: qIn, k: kIn, v: a.kvProj + vOff, probabilities: a.probabilities, shape: shape,
+                                   scale: scale, dq: dqOut, dk: dkOut, dv: dKV + vOff, scratch: s.softmax)
         if let qNorm {
             qNorm.backward(p, x: a.qProj, dy: s.dqn, rstd: a.qRstd, rows: qr * heads, groups: heads, stride: qStride,
                            dx: dQ, accumulate: false)
@@ -166,6 +163,13 @@ public struct AttentionLayer: Sendable {
         if let cp = contextProjection, let context {
             cp.backward(p, x: context, dy: dKV, rows: kr, packed: a.contextPacked!, dx: dContext, scratch: s.packedGradient)
         }
+    }
+
+    /// The core's shape: q and k/v read straight out of the fused projections' rows.
+    func attentionShape(batch: Int, queries: Int, keys: Int) -> AttentionShape {
+        var shape = AttentionShape(batch: batch, queries: queries, keys: keys, heads: heads, kvHeads: heads, headDim: headDim)
+        (shape.ldq, shape.ldk, shape.ldv) = (qStride, kvStride, kvStride)
+        return shape
     }
 
     /// 2 × multiply-adds of one forward call.

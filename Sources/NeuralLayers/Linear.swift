@@ -31,7 +31,7 @@ public struct Linear: Sendable {
             else { fillRows(y, with: p.value(bias), rows: rows, width: outFeatures) }
             beta = 1
         }
-        panelGemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+        sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x, lda: inFeatures, b: p.value(weight), ldb: inFeatures,
                   beta: beta, c: y, ldc: outFeatures)
     }
@@ -42,11 +42,10 @@ public struct Linear: Sendable {
                          dx: UnsafeMutablePointer<Float>?, overwriteDx: Bool = false) {
         guard rows > 0 else { return }
         if let dx {
-            panelGemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
+            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
                       b: p.value(weight), ldb: inFeatures, beta: overwriteDx ? 0 : 1, c: dx, ldc: inFeatures)
         }
-        accumulateWeightGradient(dy: dy, x: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures,
-                                 into: p.gradient(weight))
+        sgemmAccumulateTransposedA(a: dy, b: x, rows: rows, m: outFeatures, n: inFeatures, into: p.gradient(weight))
         if let bias { accumulateColumnSums(dy, rows: rows, width: outFeatures, into: p.gradient(bias)) }
     }
 
@@ -64,96 +63,6 @@ public func addRowVector(_ v: UnsafePointer<Float>, to y: UnsafeMutablePointer<F
 public func fillRows(_ y: UnsafeMutablePointer<Float>, with v: UnsafePointer<Float>, rows: Int, width: Int) {
     parallelRows(rows, width: width) { range in
         for r in range { (y + r * width).update(from: v, count: width) }
-    }
-}
-
-/// out[c] += Σ_r x[r, c], 8 columns at a time; parallel over column blocks (each column's sum keeps one
-/// fixed order, so the result does not depend on the thread count).
-public func accumulateColumnSums(_ x: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
-    let blocks = (width + 7) / 8
-    let work = { (range: Range<Int>) in
-        let c0 = range.lowerBound * 8, c1 = min(width, range.upperBound * 8)
-        var c = c0
-        while c + 8 <= c1 {
-            var acc = Lanes(repeating: 0)
-            for r in 0..<rows { acc += loadLanes(x + r * width + c) }
-            storeLanes(loadLanes(out + c) + acc, out + c)
-            c += 8
-        }
-        while c < c1 {
-            var s: Float = 0
-            for r in 0..<rows { s += x[r * width + c] }
-            out[c] += s
-            c += 1
-        }
-    }
-    if rows * width < 65_536 { work(0..<blocks) } else { Parallel.forEachChunk(blocks, minChunk: 4, work) }
-}
-
-/// C[m×n] = A[m×k]·op(B) + beta·C with the rows of C cut into a few large panels, one BLAS call each.
-///
-/// The kernels' `sgemm` cuts rows into 64-row tiles, and every tile repacks all of B: for a layer's
-/// weight (B) and 4096 batch·token rows that is 64 packings of the weight, which cost about a quarter
-/// of the multiply time. Here a panel is at least 64 rows and there are at most 8 panels, sized from
-/// the shape alone (never from the thread count), so results stay bit-identical for any thread count.
-public func panelGemm(transposeB: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    guard m > 0, n > 0 else { return }
-    if k == 0 || m * n * k < 1 << 18 || m < 128 {
-        sgemm(transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        return
-    }
-    let panel = max(64, ((m + 7) / 8 + 15) / 16 * 16)
-    let panels = (m + panel - 1) / panel
-    Parallel.forEach(panels) { i in
-        let r0 = i * panel
-        serialSgemm(transposeB: transposeB, m: min(panel, m - r0), n: n, k: k, a: a + r0 * lda, lda: lda,
-                    b: b, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)
-    }
-}
-
-/// Scratch for the partial weight gradients (grown on demand), guarded by a lock so backward passes of
-/// different models on different threads stay safe (they then take turns for this step).
-nonisolated(unsafe) private var partialScratch: UnsafeMutablePointer<Float>?
-nonisolated(unsafe) private var partialScratchCount = 0
-private let partialScratchLock = NSLock()
-
-/// dW[out, in] += dyᵀ[out, rows]·x[rows, in].
-///
-/// The product has few outputs and a long inner dimension (every row of the batch). Cutting the output
-/// into tiles would make every tile repack all of dy or x; instead the rows are cut into an even number
-/// of chunks (from the shape alone: ~512–1024 rows each, at most 8), each chunk's product is computed by
-/// one BLAS call — the first accumulating into dW, the others into scratch — and the partial products are
-/// then added to dW in chunk order. Same result for any thread count.
-public func accumulateWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int,
-                                     outFeatures: Int, inFeatures: Int, into dW: UnsafeMutablePointer<Float>) {
-    let chunks = min(8, 2 * (rows / 1024))
-    let size = outFeatures * inFeatures
-    if chunks < 2 || rows * size < 1 << 20 {
-        sgemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: dy, lda: outFeatures,
-              b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
-        return
-    }
-    let need = (chunks - 1) * size
-    partialScratchLock.lock()
-    defer { partialScratchLock.unlock() }
-    if partialScratchCount < need {
-        partialScratch?.deallocate()
-        partialScratch = .allocate(capacity: need)
-        partialScratchCount = need
-    }
-    let scratch = partialScratch!
-    let chunk = (rows + chunks - 1) / chunks
-    Parallel.forEach(chunks) { i in
-        let r0 = i * chunk
-        let n = min(chunk, rows - r0)
-        let out = i == 0 ? dW : scratch + (i - 1) * size
-        serialSgemm(transposeA: true, m: outFeatures, n: inFeatures, k: n, a: dy + r0 * outFeatures, lda: outFeatures,
-                    b: x + r0 * inFeatures, ldb: inFeatures, beta: i == 0 ? 1 : 0, c: out, ldc: inFeatures)
-    }
-    Parallel.forEachChunk(size, minChunk: 4096) { range in
-        for i in 1..<chunks { add(dW + range.lowerBound, scratch + (i - 1) * size + range.lowerBound,
-                                   into: dW + range.lowerBound, count: range.count) }
     }
 }
 
@@ -200,7 +109,7 @@ public struct FusedLinears: Sendable {
         }
         guard rows > 0 else { return }
         fillRows(y, with: packed.bias, rows: rows, width: outFeatures)
-        panelGemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: packed.weight,
+        sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: packed.weight,
                   ldb: inFeatures, beta: 1, c: y, ldc: outFeatures)
     }
 
@@ -209,12 +118,12 @@ public struct FusedLinears: Sendable {
                          dx: UnsafeMutablePointer<Float>?, overwriteDx: Bool = false, scratch: Packed) {
         guard rows > 0 else { return }
         if let dx {
-            panelGemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures, b: packed.weight, ldb: inFeatures,
+            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures, b: packed.weight, ldb: inFeatures,
                       beta: overwriteDx ? 0 : 1, c: dx, ldc: inFeatures)
         }
         scratch.weight.update(repeating: 0, count: outFeatures * inFeatures)
         scratch.bias.update(repeating: 0, count: outFeatures)
-        accumulateWeightGradient(dy: dy, x: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures, into: scratch.weight)
+        sgemmAccumulateTransposedA(a: dy, b: x, rows: rows, m: outFeatures, n: inFeatures, into: scratch.weight)
         accumulateColumnSums(dy, rows: rows, width: outFeatures, into: scratch.bias)
         var o = 0
         for part in parts {

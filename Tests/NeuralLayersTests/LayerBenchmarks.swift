@@ -42,7 +42,7 @@ final class LayerBenchmarks: XCTestCase {
         }
         time("linear fwd 4096×192→768", flops: f) { up.forward(store, x.p, rows: rows, into: y.p) }
         time("linear bwd dx 4096×768→192", flops: f) {
-            panelGemm(m: rows, n: d, k: 4 * d, a: dy.p, lda: 4 * d, b: store.value(up.weight), ldb: d, beta: 0, c: dx.p, ldc: d)
+            sgemm(m: rows, n: d, k: 4 * d, a: dy.p, lda: 4 * d, b: store.value(up.weight), ldb: d, beta: 0, c: dx.p, ldc: d)
         }
         time("linear bwd dW+db 768×192 over 4096", flops: f) {
             up.backward(store, x: x.p, dy: dy.p, rows: rows, dx: nil)
@@ -67,13 +67,6 @@ final class LayerBenchmarks: XCTestCase {
         time("  kernel multiHeadAttentionBackward", flops: 2 * attCore) {
             multiHeadAttentionBackward(dOut: dy.p, q: qb.p, k: kb.p, v: vb.p, probabilities: pb.p, shape: shape,
                                        scale: att.scale, dq: dqb.p, dk: dkb.p, dv: dvb.p, scratch: sb.p)
-        }
-        let core = AttentionCore(batch: B, queries: T, keys: T, heads: H, headDim: d / H)
-        time("  AttentionCore forward", flops: attCore) {
-            core.forward(q: qb.p, k: kb.p, v: vb.p, keyValid: nil, out: ob.p, probabilities: pb.p)
-        }
-        time("  AttentionCore backward", flops: 2 * attCore) {
-            core.backward(dOut: dy.p, q: qb.p, k: kb.p, v: vb.p, probabilities: pb.p, dq: dqb.p, dk: dkb.p, dv: dvb.p, scratch: sb.p)
         }
         time("self-attention bwd (all)", flops: 2 * attF) {
             att.backward(store, x: x.p, batch: B, queries: T, keys: T, aa, dy: dy.p, dx: dx.p, scratch: sc)

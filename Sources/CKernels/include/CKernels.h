@@ -10,5 +10,8 @@ void lidit_vexp(const float *x, float *y, size_t n);
 void lidit_softmax_row(float *row, size_t n);
 void lidit_silu(const float *x, float *y, size_t n);
 void lidit_gelu_tanh(const float *x, float *y, size_t n);
+// dx = act'(x)·dy (accumulate = 0; dx may alias dy) or dx += act'(x)·dy (accumulate = 1).
+void lidit_silu_backward(const float *x, const float *dy, float *dx, size_t n, int accumulate);
+void lidit_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n, int accumulate);
 
 #endif
