@@ -46,9 +46,18 @@ public struct RotaryEmbedding: Sendable {
         positions: [Int], inverse: Bool = false
     ) {
         precondition(positions.count == tokens, "one position per token")
+        apply(x, tokens: tokens, heads: heads, headDim: headDim, table: table(positions: positions), inverse: inverse)
+    }
+
+    /// `apply` with a table made once (`table(positions:)`) for every block that shares it.
+    public func apply(
+        _ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int,
+        table: (cos: [Float], sin: [Float]), inverse: Bool = false
+    ) {
         precondition(dimensions <= headDim)
-        let (cosTable, sinTable) = table(positions: positions)
+        let (cosTable, sinTable) = table
         let half = dimensions / 2
+        precondition(cosTable.count == tokens * half, "one table row per token")
         let sign: Float = inverse ? -1 : 1
         for t in 0..<tokens {
             for h in 0..<heads {

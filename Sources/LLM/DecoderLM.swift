@@ -172,33 +172,40 @@ public final class DecoderLM: @unchecked Sendable {
         let lastWanted = wanted.max() ?? 0
         let lastLayer = kvSink != nil || hiddenSink != nil ? c.blockCount : lastWanted
 
+        // RoPE tables once per run: global blocks and (Gemma) sliding-window blocks each share one.
+        let ropeLayout: RotaryEmbedding.Layout = c.architecture == .llama ? .adjacentPairs : .rotateHalf
+        let globalRope = RotaryEmbedding(base: c.ropeBase, dimensions: D, layout: ropeLayout)
+        let localRope = RotaryEmbedding(base: c.localRopeBase, dimensions: D, layout: ropeLayout)
+        let globalTable = globalRope.table(positions: positions)
+        let localTable = (0..<c.blockCount).contains(where: c.isLocal) ? localRope.table(positions: positions) : globalTable
+
         for (il, blk) in blocks.enumerated() where il < lastLayer {
             let local = c.isLocal(layer: il)
-            let rope = RotaryEmbedding(base: local ? c.localRopeBase : c.ropeBase, dimensions: D,
-                                       layout: c.architecture == .llama ? .adjacentPairs : .rotateHalf)
+            let rope = local ? localRope : globalRope, ropeTable = local ? localTable : globalTable
             // attention
             rmsNorm(x, rows: rows, dim: W, weight: blk.attentionNorm, eps: c.normEpsilon, into: &normed)
             linear(normed, rows: rows, inFeatures: W, weight: blk.query, outFeatures: H * D, into: &q)
             linear(normed, rows: rows, inFeatures: W, weight: blk.key, outFeatures: Hkv * D, into: &kNew)
             linear(normed, rows: rows, inFeatures: W, weight: blk.value, outFeatures: Hkv * D, into: &vNew)
             if let qn = blk.queryNorm, let kn = blk.keyNorm {
-                rmsNorm(q, rows: rows * H, dim: D, weight: qn, eps: c.normEpsilon, into: &q)
-                rmsNorm(kNew, rows: rows * Hkv, dim: D, weight: kn, eps: c.normEpsilon, into: &kNew)
+                q.withUnsafeMutableBufferPointer { rmsNorm($0.baseAddress!, rows: rows * H, dim: D, weight: qn, eps: c.normEpsilon, into: $0.baseAddress!) }
+                kNew.withUnsafeMutableBufferPointer { rmsNorm($0.baseAddress!, rows: rows * Hkv, dim: D, weight: kn, eps: c.normEpsilon, into: $0.baseAddress!) }
             }
-            rope.apply(&q, tokens: rows, heads: H, headDim: D, positions: positions)
-            rope.apply(&kNew, tokens: rows, heads: Hkv, headDim: D, positions: positions)
+            rope.apply(&q, tokens: rows, heads: H, headDim: D, table: ropeTable)
+            rope.apply(&kNew, tokens: rows, heads: Hkv, headDim: D, table: ropeTable)
             kvSink?(il, kNew, vNew)
             let kvRow = Hkv * D
             for b in 0..<B {
-                if let prefix {
-                    for i in 0..<(P * kvRow) {
-                        kAll[b * S * kvRow + i] = prefix.keys[il][i]
-                        vAll[b * S * kvRow + i] = prefix.values[il][i]
+                kAll.withUnsafeMutableBufferPointer { ka in
+                    vAll.withUnsafeMutableBufferPointer { va in
+                        let kb = ka.baseAddress! + b * S * kvRow, vb = va.baseAddress! + b * S * kvRow
+                        if let prefix {
+                            kb.update(from: prefix.keys[il], count: P * kvRow)
+                            vb.update(from: prefix.values[il], count: P * kvRow)
+                        }
+                        kNew.withUnsafeBufferPointer { (kb + P * kvRow).update(from: $0.baseAddress! + b * T * kvRow, count: T * kvRow) }
+                        vNew.withUnsafeBufferPointer { (vb + P * kvRow).update(from: $0.baseAddress! + b * T * kvRow, count: T * kvRow) }
                     }
-                }
-                for i in 0..<(T * kvRow) {
-                    kAll[(b * S + P) * kvRow + i] = kNew[b * T * kvRow + i]
-                    vAll[(b * S + P) * kvRow + i] = vNew[b * T * kvRow + i]
                 }
             }
             let kind: AttentionMask.Kind = local ? .slidingWindow(c.slidingWindow!) : .causal
@@ -210,9 +217,9 @@ public final class DecoderLM: @unchecked Sendable {
             }
             linear(attn, rows: rows, inFeatures: H * D, weight: blk.output, outFeatures: W, into: &proj)
             if let post = blk.postAttentionNorm {
-                rmsNorm(proj, rows: rows, dim: W, weight: post, eps: c.normEpsilon, into: &proj)
+                proj.withUnsafeMutableBufferPointer { rmsNorm($0.baseAddress!, rows: rows, dim: W, weight: post, eps: c.normEpsilon, into: $0.baseAddress!) }
             }
-            add(x, proj, into: &x, count: rows * W)
+            x.withUnsafeMutableBufferPointer { add($0.baseAddress!, proj, into: $0.baseAddress!, count: rows * W) }
 
             // feed-forward: down(act(gate) ⊙ up)
             rmsNorm(x, rows: rows, dim: W, weight: blk.ffnNorm, eps: c.normEpsilon, into: &normed)
@@ -225,12 +232,12 @@ public final class DecoderLM: @unchecked Sendable {
                     if c.architecture == .gemma3 { geluTanh(p, into: p, count: r.count) } else { silu(p, into: p, count: r.count) }
                 }
             }
-            multiply(gate, up, into: &gate, count: rows * c.ffnWidth)
+            gate.withUnsafeMutableBufferPointer { multiply($0.baseAddress!, up, into: $0.baseAddress!, count: rows * c.ffnWidth) }
             linear(gate, rows: rows, inFeatures: c.ffnWidth, weight: blk.down, outFeatures: W, into: &proj)
             if let post = blk.postFFNNorm {
-                rmsNorm(proj, rows: rows, dim: W, weight: post, eps: c.normEpsilon, into: &proj)
+                proj.withUnsafeMutableBufferPointer { rmsNorm($0.baseAddress!, rows: rows, dim: W, weight: post, eps: c.normEpsilon, into: $0.baseAddress!) }
             }
-            add(x, proj, into: &x, count: rows * W)
+            x.withUnsafeMutableBufferPointer { add($0.baseAddress!, proj, into: $0.baseAddress!, count: rows * W) }
 
             if wanted.contains(il + 1) { out[il + 1] = x }
             hiddenSink?(il + 1, x)
