@@ -127,11 +127,13 @@ public final class ImagePipeline: @unchecked Sendable {
             guard f.count == encoders.count else { throw PipelineError("expected \(encoders.count) fusion weights, got \(f.count)") }
             guard f.allSatisfy({ $0 >= 0 && $0 <= 4 }) else { throw PipelineError("fusion weights must be between 0 and 4") }
         }
-        let cond = try textFeatures(Array(repeating: request.prompt, count: B))
+        // Each prompt is encoded once and its features shared by every seed: a batch of seeds gives
+        // the same pictures as one seed at a time, at the price of one encode.
+        let cond = try textFeatures([request.prompt]).map { Array(repeating: $0[0], count: B) }
         let condInput = refinerInput(features: cond, dropText: nil, fusion: request.fusionWeights)
         // Guided calls carry the conditional rows, then the unconditional ones (null text, or the
         // negative prompt).
-        let negative = request.negativePrompt.isEmpty ? cond : try textFeatures(Array(repeating: request.negativePrompt, count: B))
+        let negative = request.negativePrompt.isEmpty ? cond : try textFeatures([request.negativePrompt]).map { Array(repeating: $0[0], count: B) }
         let both = refinerInput(features: zip(cond, negative).map { $0 + $1 },
                                 dropText: Array(repeating: false, count: B) + Array(repeating: request.negativePrompt.isEmpty, count: B),
                                 fusion: request.fusionWeights)
