@@ -3,12 +3,14 @@ import Foundation
 import Kernels
 import PromptEncoder
 import Diffusion
+import Pipeline
+import Sampling
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Timings: kernels, prompt encoding, a training step.",
-        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchLoad.self, BenchAttention.self]
+        abstract: "Timings: kernels, prompt encoding, a training step, a sampling step, a whole picture.",
+        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchGenerate.self, BenchLoad.self, BenchAttention.self]
     )
 }
 
@@ -226,5 +228,61 @@ struct BenchSample: ParsableCommand {
         let flops = 2 * Double(model.forwardFlopsPerSample(textTokens: [textTokens, textTokens]))
         let g = flops / t / 1e9
         print(String(format: "sample step batch=2 ms=%.2f gflops=%.1f peak_gflops=%.1f of_peak=%.0f%%", t * 1000, g, peak, 100 * g / peak))
+    }
+}
+
+struct BenchGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "One whole guided picture with the default model (both LLMs, 24 steps): time by stage and FLOPs against the sgemm peak of the same run.",
+        discussion: "The last line reads `generate ms=X encode_ms=Y sample_ms=Z of_peak=P`: medians of --repetitions pictures; encoding is both LLMs on the prompt with the instruction prefix cached, as `lidit generate` runs it.")
+
+    @Option(help: "The prompt.") var prompt = "a red circle to the left of a blue square"
+    @Option(help: "A model file (default: the default model).") var model: String?
+    @Option(parsing: .unconditional, help: "Sampling steps (\(Bounds.steps.text)).") var steps = 24
+    @Option(parsing: .unconditional, help: "Timed pictures (1...100).") var repetitions = 5
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
+
+    func run() throws {
+        guard (1...100).contains(repetitions) else { throw CLIError("--repetitions must be 1...100") }
+        try Bounds.steps.check(steps)
+        try applyThreads(threads)
+        let pipeline = try loadPipeline(model)
+        var request = GenerationRequest(prompt: prompt)
+        request.sampler = SamplerSettings(sampler: .euler, steps: steps, shift: 1, guidanceScale: 4)
+        let peakBefore = measureSgemmPeak()
+        var failure: Error?
+        let encode = medianSeconds(repeats: repetitions) {
+            do { _ = try pipeline.textFeatures([prompt]) } catch { failure = error }
+        }
+        let whole = medianSeconds(repeats: repetitions) {
+            do { _ = try pipeline.generate(request, seeds: [1]) } catch { failure = error }
+        }
+        if let failure { throw CLIError("\(failure)") }
+        // The peak is measured before and after and the higher taken: a dip in one measurement
+        // would otherwise flatter the ratio.
+        let peak = max(peakBefore, measureSgemmPeak())
+
+        // FLOPs (2 × multiply-adds): the LLMs over the prompt's own tokens (the prefix is cached),
+        // then every guided step's conditional and unconditional rows.
+        var encodeFlops = 0.0
+        var textTokens: [Int] = []
+        for enc in pipeline.encoders {
+            let e = try enc.encode(prompt)
+            let c = enc.model.config
+            let fresh = e.tokens.count - e.instructionTokenCount, total = e.tokens.count
+            let matrices = c.width * c.queryWidth * 2 + 2 * c.width * c.kvWidth + 3 * c.width * c.ffnWidth
+            let attention = 2 * c.headCount * c.headDim * total
+            encodeFlops += 2 * Double(c.blockCount * fresh * (matrices + attention))
+            textTokens.append(e.features.count / e.width)
+        }
+        let sampleFlops = Double(steps) * 2 * Double(pipeline.model.forwardFlopsPerSample(textTokens: textTokens))
+        let sample = max(whole - encode, 1e-9)
+        print(String(format: "encode: %.1f ms, %.2f GFLOP (%.1f GFLOP/s)", encode * 1000, encodeFlops / 1e9, encodeFlops / encode / 1e9))
+        print(String(format: "sample: %.1f ms for %d guided steps, %.2f GFLOP (%.1f GFLOP/s)", sample * 1000, steps, sampleFlops / 1e9,
+                     sampleFlops / sample / 1e9))
+        print(String(format: "peak sgemm GFLOP/s=%.1f", peak))
+        print(String(format: "generate ms=%.1f encode_ms=%.1f sample_ms=%.1f of_peak=%.0f%%", whole * 1000, encode * 1000, sample * 1000,
+                     100 * (encodeFlops + sampleFlops) / whole / 1e9 / peak))
     }
 }

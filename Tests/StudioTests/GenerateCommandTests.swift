@@ -55,6 +55,34 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertTrue(high.text("parameters")!.contains("Guidance interval: 0-0.5"), high.text("parameters")!)
     }
 
+    /// `lidit bench generate` runs a whole picture and ends with its summary line; the stages add up.
+    func testBenchGenerateReportsTheWholePicture() throws {
+        guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
+        for f in StudioTmuxTests.llmFiles where !FileManager.default.fileExists(atPath: StudioTmuxTests.llmDirectory() + "/" + f) {
+            throw XCTSkip("the LLM file \(f) is not in \(StudioTmuxTests.llmDirectory()) (run `lidit models fetch`)")
+        }
+        let model = packageRoot.appendingPathComponent("models/lidit-shapes.safetensors").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["bench", "generate", "--model", model, "--steps", "2", "--repetitions", "1"]
+        var env = ProcessInfo.processInfo.environment
+        env["LIDIT_MODELS"] = StudioTmuxTests.llmDirectory()
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        let last = text.split(separator: "\n").last.map(String.init) ?? ""
+        let pattern = #"^generate ms=([0-9.]+) encode_ms=([0-9.]+) sample_ms=([0-9.]+) of_peak=[0-9]+%$"#
+        let regex = try NSRegularExpression(pattern: pattern)
+        let match = try XCTUnwrap(regex.firstMatch(in: last, range: NSRange(last.startIndex..., in: last)), last)
+        let value = { (i: Int) in Double(last[Range(match.range(at: i), in: last)!])! }
+        XCTAssertEqual(value(1), value(2) + value(3), accuracy: 0.15, last)
+        XCTAssertGreaterThan(value(2), 0)
+    }
+
     func testBadGuidanceIntervalIsOneLineError() throws {
         guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
         for bad in ["0.8-0.2", "0-2", "half", "0.1", "-0.5-1"] {
