@@ -19,7 +19,7 @@ struct BenchAttention: ParsableCommand {
         commandName: "attention",
         abstract: "Attention-map localisation on two-object prompts with colors, and the time per picture with maps off and on.")
 
-    @Option(help: ArgumentHelp("Prompt file (JSON Lines, DESIGN.md §4).", valueName: "FILE")) var prompts = "benchmarks/shapes-geneval.jsonl"
+    @Option(help: ArgumentHelp("Prompt file, JSON Lines (format: benchmarks/README.md).", valueName: "FILE")) var prompts = "benchmarks/shapes-geneval.jsonl"
     @Option(help: ArgumentHelp("Task of the cases to use (two objects with a color each).", valueName: "TASK")) var task = "color_attr"
     @Option(parsing: .unconditional, help: ArgumentHelp("Pictures per prompt (seeds 0..<N; \(Bounds.seeds.text)).", valueName: "N")) var seeds = 1
     @Option(parsing: .unconditional, help: ArgumentHelp("Only the first N cases (\(Bounds.limit.text)).", valueName: "N")) var limit: Int?
