@@ -7,22 +7,27 @@ final class GenerateCommandTests: XCTestCase {
     struct Outcome {
         var status: Int32
         var stderr: String
+        var stdout = ""
     }
 
-    func lidit(_ binary: String, _ arguments: [String]) throws -> Outcome {
+    /// Runs the binary; stdout is kept when asked for (stderr always).
+    func lidit(_ binary: String, _ arguments: [String], keepStdout: Bool = false) throws -> Outcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["LIDIT_MODELS"] = StudioTmuxTests.llmDirectory()
         p.environment = env
-        let err = Pipe()
+        let err = Pipe(), out = Pipe()
         p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
+        p.standardOutput = keepStdout ? out : FileHandle.nullDevice
         try p.run()
+        var stdout = Data()
+        if keepStdout { stdout = out.fileHandleForReading.readDataToEndOfFile() }
         let data = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Outcome(status: p.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+        return Outcome(status: p.terminationStatus, stderr: String(decoding: data, as: UTF8.self),
+                       stdout: String(decoding: stdout, as: UTF8.self))
     }
 
     /// Guidance limited to high noise changes the picture and is recorded in its metadata; the full
@@ -62,18 +67,9 @@ final class GenerateCommandTests: XCTestCase {
             throw XCTSkip("the LLM file \(f) is not in \(StudioTmuxTests.llmDirectory()) (run `lidit models fetch`)")
         }
         let model = packageRoot.appendingPathComponent("models/lidit-shapes.safetensors").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["bench", "generate", "--model", model, "--steps", "2", "--repetitions", "1"]
-        var env = ProcessInfo.processInfo.environment
-        env["LIDIT_MODELS"] = StudioTmuxTests.llmDirectory()
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        let r = try lidit(binary, ["bench", "generate", "--model", model, "--steps", "2", "--repetitions", "1"], keepStdout: true)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = r.stdout
         let last = text.split(separator: "\n").last.map(String.init) ?? ""
         let pattern = #"^generate ms=([0-9.]+) encode_ms=([0-9.]+) sample_ms=([0-9.]+) of_peak=[0-9]+%$"#
         let regex = try NSRegularExpression(pattern: pattern)
