@@ -89,6 +89,11 @@ public final class LIDiTModel {
 
     private var cached: Workspace?
 
+    /// A workspace of one's own for `predict(…, workspace:)`.
+    public func makeWorkspace(batch: Int, textTokens: [Int]) -> Workspace {
+        Workspace(self, batch: batch, textTokens: textTokens)
+    }
+
     /// The model's workspace, (re)allocated when a batch does not fit the current one.
     public func workspace(batch: Int, textTokens: [Int]) -> Workspace {
         if let w = cached, w.fits(batch: batch, textTokens: textTokens) { return w }
@@ -180,20 +185,25 @@ public final class LIDiTModel {
 
     /// The raw network output (velocity or clean image, per `config.prediction`) at (x_σ, σ).
     public func predict(noisy: [Float], sigmas: [Float], text: RefinerInput) -> [Float] {
+        predict(noisy: noisy, sigmas: sigmas, text: text, workspace: workspace(batch: sigmas.count, textTokens: text.branches.map(\.tokens)))
+    }
+
+    /// `predict` in buffers of the caller's (`makeWorkspace`), so that several pictures can be
+    /// computed at once on different threads; the weights are only read.
+    public func predict(noisy: [Float], sigmas: [Float], text: RefinerInput, workspace ws: Workspace) -> [Float] {
         let B = sigmas.count, n = geometry.pixelsPerImage
         precondition(noisy.count == B * n, "noisy images must be [batch, C, H, W]")
-        let ws = workspace(batch: B, textTokens: text.branches.map(\.tokens))
+        precondition(ws.fits(batch: B, textTokens: text.branches.map(\.tokens)), "workspace too small for this call")
         sigmas.withUnsafeBufferPointer { ws.sigmas.update(from: $0.baseAddress!, count: B) }
         noisy.withUnsafeBufferPointer { ws.noisy.update(from: $0.baseAddress!, count: B * n) }
         runNetworks(text: text, batch: B, ws)
         return Array(UnsafeBufferPointer(start: ws.network.output, count: B * n))
     }
 
-    /// The cross-attention of the last `predict` call for batch row `row`, summed over heads and
+    /// The cross-attention of batch row `row` in the last `predict` call that used `ws`, summed over heads and
     /// blocks: [image tokens, text tokens Y] (row-major) and the number of text tokens. Only valid
     /// until the next call (see `LIDiTNetwork.accumulateCrossAttention`).
-    public func lastCrossAttention(row: Int) -> (values: [Float], textTokens: Int) {
-        guard let ws = cached else { preconditionFailure("no forward pass yet") }
+    public func lastCrossAttention(row: Int, workspace ws: Workspace) -> (values: [Float], textTokens: Int) {
         let S = network.lastTextTokens(ws.network)
         var out = [Float](repeating: 0, count: network.tokens * S)
         out.withUnsafeMutableBufferPointer { network.accumulateCrossAttention(ws.network, row: row, into: $0.baseAddress!) }

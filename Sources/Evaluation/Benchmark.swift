@@ -1,10 +1,11 @@
 import Foundation
 import Shapes
 
-/// Makes the image a benchmark case is scored on. A model-backed generator must read only
-/// `benchmarkCase.prompt` and `seed`: the structured fields are the answer key.
+/// Makes the images a benchmark case is scored on, one per seed, all seeds of a case in one call
+/// (a model encodes the prompt once). A model-backed generator must read only
+/// `benchmarkCase.prompt` and the seeds: the structured fields are the answer key.
 public protocol ImageGenerator {
-    func generate(_ benchmarkCase: BenchmarkCase, seed: UInt64) throws -> FloatImage
+    func generate(_ benchmarkCase: BenchmarkCase, seeds: [UInt64]) throws -> [FloatImage]
 }
 
 /// Renders each case's own description: `lidit eval --ground-truth`, which measures the detector
@@ -23,6 +24,10 @@ public struct GroundTruthGenerator: ImageGenerator, Sendable {
 
     public func generate(_ benchmarkCase: BenchmarkCase, seed: UInt64) throws -> FloatImage {
         rasterizer.render(try scene(for: benchmarkCase, seed: seed), width: resolution, height: resolution)
+    }
+
+    public func generate(_ benchmarkCase: BenchmarkCase, seeds: [UInt64]) throws -> [FloatImage] {
+        try seeds.map { try generate(benchmarkCase, seed: $0) }
     }
 }
 
@@ -74,16 +79,21 @@ public struct Benchmark {
         results.reserveCapacity(total)
         for (index, scored) in cases.enumerated() {
             let drawn = cases[source[index]]
-            for seed in seeds {
+            let images: Result<[FloatImage], Error> = Result {
+                let generated = try generator.generate(drawn, seeds: seeds)
+                guard generated.count == seeds.count else { throw BenchmarkError("\(generated.count) pictures for \(seeds.count) seeds") }
+                return generated
+            }
+            for (i, seed) in seeds.enumerated() {
                 var result: CaseResult
                 var image: FloatImage?
-                do {
-                    let generated = try generator.generate(drawn, seed: seed)
-                    let detected = detector.detect(generated)
+                switch images {
+                case .success(let generated):
+                    let detected = detector.detect(generated[i])
                     result = CaseResult(benchmarkCase: scored, seed: seed, verdict: GenEvalRules.score(scored, detected: detected),
                                         detected: detected)
-                    image = generated
-                } catch {
+                    image = generated[i]
+                case .failure(let error):
                     result = CaseResult(benchmarkCase: scored, seed: seed,
                                         verdict: Verdict(passed: false, why: "generation failed: \(error)"), detected: [])
                 }
@@ -105,4 +115,9 @@ public struct Benchmark {
         for i in stride(from: count - 1, to: 0, by: -1) { permutation.swapAt(i, rng.int(below: i)) }
         return permutation
     }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -164,16 +164,16 @@ struct EvalCommand: ParsableCommand {
     }
 }
 
-/// Generates a benchmark case's picture from its prompt and seed only.
+/// Generates a benchmark case's pictures from its prompt and the seeds only: the prompt encoded
+/// once, the seeds sampled side by side (the same pictures as one seed at a time).
 struct ModelGenerator: ImageGenerator {
     let pipeline: ImagePipeline
     let request: GenerationRequest
 
-    func generate(_ benchmarkCase: BenchmarkCase, seed: UInt64) throws -> FloatImage {
+    func generate(_ benchmarkCase: BenchmarkCase, seeds: [UInt64]) throws -> [FloatImage] {
         var r = request
         r.prompt = benchmarkCase.prompt
-        let image = try pipeline.generate(r, seeds: [seed])[0]
-        return FloatImage(width: image.width, height: image.height, rgb8: image.pixels)
+        return try pipeline.generate(r, seeds: seeds).map { FloatImage(width: $0.width, height: $0.height, rgb8: $0.pixels) }
     }
 }
 

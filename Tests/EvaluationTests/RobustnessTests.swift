@@ -11,6 +11,10 @@ final class RobustnessTests: XCTestCase {
         var noise: Float
         var drift: Float
 
+        func generate(_ benchmarkCase: BenchmarkCase, seeds: [UInt64]) throws -> [FloatImage] {
+            try seeds.map { try generate(benchmarkCase, seed: $0) }
+        }
+
         func generate(_ benchmarkCase: BenchmarkCase, seed: UInt64) throws -> FloatImage {
             var image = try base.generate(benchmarkCase, seed: seed)
             if blur { image = boxBlur(image) }
