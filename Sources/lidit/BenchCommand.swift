@@ -5,12 +5,14 @@ import PromptEncoder
 import Diffusion
 import Pipeline
 import Sampling
+import Shapes
+import ImageIO
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Timings: kernels, prompt encoding, a training step, a sampling step, a whole picture.",
-        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchGenerate.self, BenchLoad.self, BenchAttention.self]
+        subcommands: [BenchKernels.self, BenchEncode.self, BenchTrain.self, BenchSample.self, BenchGenerate.self, BenchEval.self, BenchLoad.self, BenchAttention.self]
     )
 }
 
@@ -284,5 +286,49 @@ struct BenchGenerate: ParsableCommand {
         print(String(format: "peak sgemm GFLOP/s=%.1f", peak))
         print(String(format: "generate ms=%.1f encode_ms=%.1f sample_ms=%.1f of_peak=%.0f%%", whole * 1000, encode * 1000, sample * 1000,
                      100 * (encodeFlops + sampleFlops) / whole / 1e9 / peak))
+    }
+}
+
+struct BenchEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Time `lidit eval`'s pictures: each case's seeds in one call (the prompt encoded once, the seeds side by side) against one call per seed (an encode each, one picture at a time), on the same cases in the same run.",
+        discussion: "Both ways run the eval defaults (Euler, 24 steps, guidance 4) on the first --limit cases of --prompts, and every picture is compared. The last line reads `eval cases=N seeds=S batched_s=X one_at_a_time_s=Y ratio=R identical=yes|no`; ratio is batched over one at a time.")
+
+    @Option(help: "Prompt file, JSON Lines.") var prompts = "benchmarks/shapes-geneval.jsonl"
+    @Option(parsing: .unconditional, help: "Cases from the start of the file (1...600).") var limit = 40
+    @Option(parsing: .unconditional, help: "Seeds per case (\(Bounds.seeds.text)).") var seeds = 4
+    @Option(help: "A model file (default: the default model).") var model: String?
+    @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
+
+    func run() throws {
+        guard (1...600).contains(limit) else { throw CLIError("--limit must be 1...600") }
+        try Bounds.seeds.check(seeds)
+        try applyThreads(threads)
+        let text: String
+        do { text = try String(contentsOfFile: prompts, encoding: .utf8) } catch { throw CLIError("cannot read \(prompts): \(error.localizedDescription)") }
+        let cases: [BenchmarkCase]
+        do { cases = Array(try PromptFile.parse(text).prefix(limit)) } catch { throw CLIError("\(prompts) is malformed: \(error)") }
+        guard !cases.isEmpty else { throw CLIError("\(prompts) holds no cases") }
+        let pipeline = try loadPipeline(model)
+        var request = GenerationRequest(prompt: "")
+        request.sampler = SamplerSettings(sampler: .euler, steps: 24, shift: 1, guidanceScale: 4)
+        let seedList = (0..<seeds).map(UInt64.init)
+        func generate(_ c: BenchmarkCase, _ s: [UInt64]) throws -> [RGBImage] {
+            var r = request
+            r.prompt = c.prompt
+            return try pipeline.generate(r, seeds: s)
+        }
+        var batched: [[RGBImage]] = [], alone: [[RGBImage]] = []
+        let t0 = Date()
+        for c in cases { batched.append(try generate(c, seedList)) }
+        let t1 = Date()
+        for c in cases { alone.append(try seedList.map { try generate(c, [$0])[0] }) }
+        let t2 = Date()
+        let identical = zip(batched, alone).allSatisfy { zip($0, $1).allSatisfy { $0.pixels == $1.pixels } }
+        let (b, a) = (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1))
+        print(String(format: "eval cases=%d seeds=%d batched_s=%.2f one_at_a_time_s=%.2f ratio=%.3f identical=%@",
+                     cases.count, seeds, b, a, b / a, identical ? "yes" : "no"))
+        if !identical { throw ExitCode(1) }
     }
 }

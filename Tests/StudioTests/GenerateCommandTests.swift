@@ -79,6 +79,22 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertGreaterThan(value(2), 0)
     }
 
+    /// `lidit bench eval` times both ways of generating a case's seeds and finds the pictures
+    /// identical (the check itself is `BatchedSeedsTests`; this one runs the command).
+    func testBenchEvalComparesBatchedSeedsWithOneAtATime() throws {
+        guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
+        for f in StudioTmuxTests.llmFiles where !FileManager.default.fileExists(atPath: StudioTmuxTests.llmDirectory() + "/" + f) {
+            throw XCTSkip("the LLM file \(f) is not in \(StudioTmuxTests.llmDirectory()) (run `lidit models fetch`)")
+        }
+        let model = packageRoot.appendingPathComponent("models/lidit-shapes.safetensors").path
+        let prompts = packageRoot.appendingPathComponent("benchmarks/shapes-geneval.jsonl").path
+        let r = try lidit(binary, ["bench", "eval", "--model", model, "--prompts", prompts, "--limit", "1", "--seeds", "2"], keepStdout: true)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let pattern = #"^eval cases=1 seeds=2 batched_s=[0-9.]+ one_at_a_time_s=[0-9.]+ ratio=[0-9.]+ identical=yes$"#
+        XCTAssertNotNil(try NSRegularExpression(pattern: pattern).firstMatch(in: last, range: NSRange(last.startIndex..., in: last)), last)
+    }
+
     func testBadGuidanceIntervalIsOneLineError() throws {
         guard let binary = StudioTmuxTests.binaryPath() else { throw XCTSkip("no built lidit (run `swift build`)") }
         for bad in ["0.8-0.2", "0-2", "half", "0.1", "-0.5-1"] {
