@@ -49,6 +49,9 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Classifier-free guidance scale (\(Bounds.cfg.text)).", valueName: "F"))
     var cfg: Double?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Guidance rescale φ (\(Bounds.cfgRescale.text)); 0 is plain guidance.", valueName: "F"))
+    var cfgRescale: Double = 0
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Apply guidance only at noise levels σ in LOW-HIGH (1 is pure noise).", valueName: "LOW-HIGH"))
     var cfgInterval: String?
 
@@ -72,6 +75,7 @@ struct EvalCommand: ParsableCommand {
         try Bounds.resolution.check(resolution)
         try Bounds.steps.check(steps)
         try Bounds.cfg.check(cfg)
+        try Bounds.cfgRescale.check(cfgRescale)
         try Bounds.limit.check(limit)
         do { _ = try parseGuidanceInterval(cfgInterval) } catch { throw ValidationError("\(error)") }
     }
@@ -156,7 +160,7 @@ struct EvalCommand: ParsableCommand {
         let kind: SamplerKind
         do { kind = try SamplerKind(parsing: sampler) } catch { throw EvalError("\(error)") }
         do {
-            request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: 1, guidanceScale: cfg ?? 4,
+            request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: 1, guidanceScale: cfg ?? 4, guidanceRescale: cfgRescale,
                                               guidanceInterval: try parseGuidanceInterval(cfgInterval))
             try request.sampler.validate()
         } catch let error as CLIError { throw EvalError(error.description) } catch { throw EvalError("\(error)") }

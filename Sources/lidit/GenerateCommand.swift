@@ -68,6 +68,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed, 0...\(UInt64.max) (random when omitted).") var seed: UInt64?
     @Option(parsing: .unconditional, help: "Sampling steps (\(Bounds.steps.text)).") var steps: Int = 24
     @Option(parsing: .unconditional, help: "Classifier-free guidance scale (\(Bounds.cfg.text)).") var cfg: Double = 4
+    @Option(parsing: .unconditional, help: "Guidance rescale φ (Lin et al. 2024; \(Bounds.cfgRescale.text)): 0 is plain guidance.") var cfgRescale: Double = 0
     @Option(parsing: .unconditional, help: "Apply guidance only at noise levels σ in LOW-HIGH (default 0-1, every step; 1 is pure noise).")
     var cfgInterval: String?
     @Option(help: "Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).") var sampler: String = "euler"
@@ -93,6 +94,7 @@ struct GenerateCommand: ParsableCommand {
     func validate() throws {
         try Bounds.steps.check(steps)
         try Bounds.cfg.check(cfg)
+        try Bounds.cfgRescale.check(cfgRescale)
         try Bounds.shift.check(shift)
         try Bounds.count.check(count)
         try Bounds.threads.check(threads)
@@ -126,7 +128,7 @@ struct GenerateCommand: ParsableCommand {
         do { kind = try SamplerKind(parsing: sampler) } catch { throw CLIError("\(error)") }
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negative
-        request.sampler = SamplerSettings(sampler: kind, steps: steps, shift: shift, guidanceScale: cfg,
+        request.sampler = SamplerSettings(sampler: kind, steps: steps, shift: shift, guidanceScale: cfg, guidanceRescale: cfgRescale,
                                           guidanceInterval: try parseGuidanceInterval(cfgInterval))
         do { try request.sampler.validate() } catch { throw CLIError("\(error)") }
         // Everything that can fail without generating fails before the model is even read.

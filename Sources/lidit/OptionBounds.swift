@@ -25,6 +25,7 @@ struct OptionBounds<T: Comparable & CustomStringConvertible> {
 enum Bounds {
     static let steps = OptionBounds("--steps", Schedule.stepRange)
     static let cfg = OptionBounds("--cfg", SamplerSettings.guidanceScaleRange)
+    static let cfgRescale = OptionBounds("--cfg-rescale", SamplerSettings.guidanceRescaleRange)
     static let shift = OptionBounds("--shift", 0.01...20.0)
     static let count = OptionBounds("--count", 1...64)
     static let threads = OptionBounds("--threads", 1...1024)

@@ -58,6 +58,13 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertFalse(plain.text("parameters")!.contains("Guidance interval"))
         // σ 0.5…1 is the first half of the run.
         XCTAssertTrue(high.text("parameters")!.contains("Guidance interval: 0-0.5"), high.text("parameters")!)
+        // Guidance rescale: 0 is plain guidance; 0.7 changes the picture and is recorded.
+        let zero = try generate("rescale0", ["--cfg-rescale", "0"])
+        let rescaled = try generate("rescaled", ["--cfg-rescale", "0.7"])
+        XCTAssertTrue(zero.image.pixels == plain.image.pixels)
+        XCTAssertFalse(rescaled.image.pixels == plain.image.pixels)
+        XCTAssertTrue(rescaled.text("parameters")!.contains("CFG rescale: 0.7"), rescaled.text("parameters")!)
+        XCTAssertFalse(plain.text("parameters")!.contains("CFG rescale"))
     }
 
     /// `lidit bench generate` runs a whole picture and ends with its summary line; the stages add up.
