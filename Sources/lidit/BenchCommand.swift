@@ -212,17 +212,18 @@ struct BenchLoad: ParsableCommand {
 struct BenchSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "One sampling step of the default LI-DiT with guidance (batch 2: conditional + unconditional): time and GFLOP/s against the sgemm peak of the same run.")
+        abstract: "One sampling step of the LI-DiT with guidance (batch 2: conditional + unconditional): time and GFLOP/s against the sgemm peak of the same run.")
 
     @Option(parsing: .unconditional, help: "Text tokens per LLM branch (instruction prefix + prompt; 1...512).") var textTokens: Int = 45
     @Option(parsing: .unconditional, help: "Timed steps (1...1000).") var repetitions: Int = 20
     @Option(parsing: .unconditional, help: "Worker threads (\(Bounds.threads.text)).") var threads: Int?
+    @Option(help: "A model file whose network to time (default: the standard configuration, the default model's).") var model: String?
 
     func run() throws {
         guard (1...512).contains(textTokens), (1...1000).contains(repetitions) else { throw CLIError("--text-tokens 1...512, --repetitions 1...1000") }
         try applyThreads(threads)
+        let model = try self.model.map { try loadModelFile($0).0 } ?? LIDiTModel(config: .standard(), seed: 0)
         let peak = measureSgemmPeak()
-        let model = LIDiTModel(config: .standard(), seed: 0)
         let batch = randomTrainingBatch(for: model, batch: 2, textTokens: [textTokens, textTokens], seed: 1)
         let t = medianSeconds(repeats: repetitions) {
             _ = model.predict(noisy: batch.images, sigmas: [0.5, 0.5], text: batch.text)
