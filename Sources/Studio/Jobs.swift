@@ -124,6 +124,11 @@ public enum WorkerEvent: Sendable {
     case jobDone(id: Int, entries: [GalleryEntry], image: RGBImage, seconds: Double, warnings: [String])
     case jobFailed(id: Int, message: String)
     case jobCancelled(id: Int)
+    /// A live preview (`GenerationWorker.submitLive`) finished: its picture (never saved).
+    case liveDone(JobSpec, image: RGBImage, seconds: Double)
+    case liveFailed(id: Int, message: String)
+    /// Stopped by a real job, by `cancelLive` or on shutdown.
+    case liveCancelled(id: Int)
 
     var jobID: Int? {
         switch self {

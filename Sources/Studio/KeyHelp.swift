@@ -18,6 +18,7 @@ public enum KeyHelp {
             ("t", "next theme (outside text fields)"),
             ("Ctrl+L", "redraw the screen"),
             ("F2", "dismiss the warning on the status line (a broken theme or settings file)"),
+            ("F6", "live preview on / off: after each pause in editing the prompt or settings, a \(LivePreview.steps)-step picture of it (not queued, not saved)"),
             ("F7", "heat map on / off: the preview shows a prompt word's attention map (the word under the prompt cursor, else F8's), with the branch and template shares"),
             ("F8", "heat map: next prompt word"),
         ]),

@@ -141,6 +141,11 @@ public final class StudioApp {
                 perform(state.apply(e))
                 pendingRepaint = true
             }
+            let live = state.liveTick(now: Date())
+            if !live.isEmpty {
+                perform(live)
+                pendingRepaint = true
+            }
         }
         // Leave: remember the prompt and settings, stop the worker, restore the terminal.
         if terminationRequested != 0 { terminationSignal = terminationRequested }
@@ -204,6 +209,8 @@ public final class StudioApp {
         for e in effects {
             switch e {
             case .submit(let spec): worker?.submit(spec)
+            case .submitLive(let spec): worker?.submitLive(spec)
+            case .cancelLive: worker?.cancelLive()
             case .cancelJob(let id): worker?.cancel(id: id)
             case .cancelRunning: worker?.cancelRunning()
             case .clearPending: worker?.clearPending()

@@ -13,7 +13,7 @@ public enum SeedMode: String, Codable, CaseIterable, Sendable {
 }
 
 /// Everything the studio remembers between runs (`studio.json`): generation settings, encoder
-/// knobs, preview throttling, the theme, and the last prompt.
+/// knobs, preview throttling, live mode, the theme, and the last prompt.
 public struct StudioSettings: Codable, Equatable, Sendable {
     public var sampler: String = SamplerKind.euler.rawValue
     public var steps: Int = 24
@@ -32,6 +32,8 @@ public struct StudioSettings: Codable, Equatable, Sendable {
     public var previewEvery: Int = 1
     /// At most one preview per this many milliseconds (for slow links).
     public var previewMinInterval: Int = 100
+    /// Live mode (F6): a few-step picture of the form after each pause in editing (`LivePreview`).
+    public var livePreview: Bool = false
     public var theme: String = "dark"
     /// Per encoder id.
     public var fusionWeights: [String: Double] = [:]
@@ -90,7 +92,7 @@ public struct StudioSettings: Codable, Equatable, Sendable {
     // Tolerant decoding: missing keys take defaults, so old files keep working.
     enum CodingKeys: String, CodingKey {
         case sampler, steps, guidanceScale, shift, guidanceRescale, guidanceLow, guidanceHigh, eta, seedMode, seed, count
-        case previewEvery, previewMinInterval, theme, fusionWeights, templateEnabled, layers, lastPrompt, lastNegativePrompt
+        case previewEvery, previewMinInterval, livePreview, theme, fusionWeights, templateEnabled, layers, lastPrompt, lastNegativePrompt
         case startStrength, variationStrength
     }
 
@@ -111,6 +113,7 @@ public struct StudioSettings: Codable, Equatable, Sendable {
         count = get(.count, d.count)
         previewEvery = get(.previewEvery, d.previewEvery)
         previewMinInterval = get(.previewMinInterval, d.previewMinInterval)
+        livePreview = get(.livePreview, d.livePreview)
         theme = get(.theme, d.theme)
         fusionWeights = get(.fusionWeights, d.fusionWeights)
         templateEnabled = get(.templateEnabled, d.templateEnabled)

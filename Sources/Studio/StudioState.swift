@@ -6,6 +6,10 @@ import Sampling
 /// Something the state machine asks the app to do (I/O stays out of `StudioState`).
 public enum Effect: Equatable, Sendable {
     case submit(JobSpec)
+    /// A live preview for the worker's live slot (replaces one that has not started).
+    case submitLive(JobSpec)
+    /// Drop the waiting live preview and stop the running one.
+    case cancelLive
     case cancelJob(Int)
     case cancelRunning
     case clearPending
@@ -33,7 +37,7 @@ public enum MessageLevel: Sendable { case info, success, warning, error }
 public enum SettingRow: CaseIterable, Sendable {
     case sampler, steps, guidance, seedMode, seed, count, shift, rescale, intervalLow, intervalHigh, eta
     case startStrength, variationStrength
-    case previewEvery, previewInterval, theme
+    case previewEvery, previewInterval, livePreview, theme
 
     public var label: String {
         switch self {
@@ -52,6 +56,7 @@ public enum SettingRow: CaseIterable, Sendable {
         case .variationStrength: return "Variation str."
         case .previewEvery: return "Preview every"
         case .previewInterval: return "Preview gap"
+        case .livePreview: return "Live preview"
         case .theme: return "Theme"
         }
     }
@@ -59,7 +64,7 @@ public enum SettingRow: CaseIterable, Sendable {
     /// Rows that take a typed number.
     public var isNumeric: Bool {
         switch self {
-        case .sampler, .seedMode, .theme: return false
+        case .sampler, .seedMode, .livePreview, .theme: return false
         default: return true
         }
     }
@@ -146,8 +151,10 @@ public struct StudioState {
     public var jobImages: [Int: RGBImage] = [:]
     public var nextJobID = 1
     public var preview: PreviewState?
-    /// The job the live preview belongs to.
+    /// The job the preview belongs to (nil for a live-mode picture).
     public var previewJobID: Int?
+    /// Live mode's requests (see `liveTick`).
+    public var live = LivePreviewState()
     /// Heat-map view of the preview (F7): a prompt word's attention map over the picture.
     public var heatMap = false
     /// The word shown when the prompt editor's cursor is not on one of the picture's words (F8 cycles).
@@ -266,6 +273,7 @@ public struct StudioState {
             if !heatMap { heatMap = true }
             return []
         }
+        if key == .function(6) { return setLivePreview(!settings.livePreview) }
         if key == .ctrl("c") {
             if runningJob != nil { return cancelRunning() }
             say("Ctrl+Q quits; Esc cancels the running job.", .warning)
@@ -436,15 +444,12 @@ public struct StudioState {
             settings.seed = settings.seed &+ UInt64(settings.count)
         }
         let seeds = (0..<settings.count).map { base &+ UInt64($0) }
-        let spec = JobSpec(id: nextJobID, prompt: text, negativePrompt: negative.text, seeds: seeds,
-                           sampler: settings.samplerSettings, fusionWeights: settings.fusionWeights,
-                           templateEnabled: settings.templateEnabled, layers: settings.layers,
-                           previewEvery: settings.previewEvery, previewMinInterval: settings.previewMinInterval,
-                           initImage: startPicture?.path, strength: startPicture == nil ? 1 : settings.startStrength,
-                           variationSeeds: variation.map { v in seeds.indices.map { v.seed &+ UInt64($0) } } ?? [],
-                           variationStrength: variation == nil ? 0 : settings.variationStrength)
+        let spec = formJob(id: nextJobID, seeds: seeds)
         nextJobID += 1
         jobs.append(Job(spec: spec))
+        // This job draws the form in full: no live picture of it is wanted until the next edit.
+        live.lastForm = liveForm()
+        live.due = nil
         settings.lastPrompt = text
         settings.lastNegativePrompt = negative.text
         var effects: [Effect] = [.submit(spec), .saveSettings]
@@ -456,6 +461,63 @@ public struct StudioState {
         let from = startPicture.map { " from \($0.shortID) at strength \(Self.number(settings.startStrength))" } ?? ""
         say("Queued #\(spec.id): \(seedText)\(from)\(waiting)", .info)
         return effects
+    }
+
+    /// The job the form describes (prompts, settings, encoder knobs, start picture, variation).
+    func formJob(id: Int, seeds: [UInt64]) -> JobSpec {
+        JobSpec(id: id, prompt: prompt.text, negativePrompt: negative.text, seeds: seeds,
+                sampler: settings.samplerSettings, fusionWeights: settings.fusionWeights,
+                templateEnabled: settings.templateEnabled, layers: settings.layers,
+                previewEvery: settings.previewEvery, previewMinInterval: settings.previewMinInterval,
+                initImage: startPicture?.path, strength: startPicture == nil ? 1 : settings.startStrength,
+                variationSeeds: variation.map { v in seeds.indices.map { v.seed &+ UInt64($0) } } ?? [],
+                variationStrength: variation == nil ? 0 : settings.variationStrength)
+    }
+
+    // MARK: Live mode
+
+    /// The live picture of the form as it stands (the seed in the settings), or nil when there
+    /// is nothing to draw (no prompt, or no model).
+    public func liveForm() -> JobSpec? {
+        let text = prompt.text
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+              text.utf8.count <= 20_000, negative.text.utf8.count <= 20_000 else { return nil }
+        if case .unavailable = model { return nil }
+        return LivePreview.spec(of: formJob(id: 0, seeds: [settings.seed]))
+    }
+
+    /// F6 and the "Live preview" setting.
+    public mutating func setLivePreview(_ on: Bool) -> [Effect] {
+        settings.livePreview = on
+        live.due = nil
+        if on {
+            // The form as it stands gets its picture after the usual pause.
+            live.lastForm = nil
+            say("Live preview on: a \(LivePreview.steps)-step picture of the prompt whenever you pause (F6 turns it off).")
+            return [.saveSettings]
+        }
+        live.lastForm = nil
+        live.inFlight = nil
+        say("Live preview off.")
+        return [.cancelLive, .saveSettings]
+    }
+
+    /// Called by the UI loop (every key, every worker event, at least every 50 ms): a change of
+    /// the form restarts the debounce, and when it ends the live picture is asked for.
+    public mutating func liveTick(now: Date) -> [Effect] {
+        guard settings.livePreview else { return [] }
+        let form = liveForm()
+        if form != live.lastForm {
+            live.lastForm = form
+            live.due = form == nil ? nil : now.addingTimeInterval(LivePreview.debounce)
+            return []
+        }
+        guard let due = live.due, now >= due, var spec = form else { return [] }
+        live.due = nil
+        spec.id = live.nextID
+        live.nextID += 1
+        live.inFlight = spec.id
+        return [.submitLive(spec)]
     }
 
     // MARK: Settings pane
@@ -480,6 +542,7 @@ public struct StudioState {
         case .variationStrength: return Self.number(s.variationStrength) + (variation.map { " seed \($0.seed)" } ?? "")
         case .previewEvery: return s.previewEvery == 0 ? "off" : s.previewEvery == 1 ? "every step" : "\(s.previewEvery) steps"
         case .previewInterval: return "\(s.previewMinInterval) ms"
+        case .livePreview: return s.livePreview ? "on (F6)" : "off (F6)"
         case .theme: return s.theme
         }
     }
@@ -569,6 +632,7 @@ public struct StudioState {
         case .variationStrength: settings.variationStrength = ((settings.variationStrength + dir * (big ? 0.25 : 0.05)) * 100).rounded() / 100
         case .previewEvery: settings.previewEvery += Int(dir) * (big ? 5 : 1)
         case .previewInterval: settings.previewMinInterval += Int(dir) * (big ? 500 : 50)
+        case .livePreview: return setLivePreview(!settings.livePreview)
         case .theme:
             guard !themeNames.isEmpty else { return [] }
             let i = themeNames.firstIndex(of: settings.theme) ?? 0
@@ -1038,6 +1102,13 @@ public struct StudioState {
             }
             jobImages[id] = image
             if jobImages.count > 64, let oldest = jobImages.keys.min() { jobImages[oldest] = nil }
+            // Live pictures asked for before this result must not replace it.
+            live.firstIDAfterRealResult = live.nextID
+            var effects: [Effect] = [.reloadGallery]
+            if live.inFlight != nil {
+                live.inFlight = nil
+                effects.append(.cancelLive)
+            }
             preview = PreviewState(image: image, key: "job\(id)-done", caption: "#\(id) done")
             previewJobID = id
             if let first = entries.first { jobSettings[id] = first.settings }
@@ -1048,7 +1119,7 @@ public struct StudioState {
             let warn = warnings.isEmpty ? "" : " (\(warnings.joined(separator: "; ")))"
             say(String(format: "Done #%d in %.1f s: %d picture%@ saved %@%@", id, secs, entries.count,
                        entries.count == 1 ? "" : "s", names, warn), warnings.isEmpty ? .success : .warning)
-            return [.reloadGallery]
+            return effects
         case .jobFailed(let id, let message):
             updateJob(id) { $0.status = .failed; $0.finished = Date(); $0.message = message }
             say("#\(id) failed: \(message)", .error)
@@ -1057,6 +1128,18 @@ public struct StudioState {
             guard jobs.contains(where: { $0.id == id }) else { return [] }
             updateJob(id) { $0.status = .cancelled; $0.finished = Date() }
             say("Cancelled #\(id).", .warning)
+        case .liveDone(let spec, let image, _):
+            if live.inFlight == spec.id { live.inFlight = nil }
+            guard spec.id >= live.firstIDAfterRealResult, spec.id > live.lastShownID else { return [] }
+            live.lastShownID = spec.id
+            preview = PreviewState(image: image, key: "live\(spec.id)",
+                                   caption: "live · \(spec.sampler.steps) steps · seed \(spec.seeds.first ?? 0)")
+            previewJobID = nil
+        case .liveFailed(let id, let message):
+            if live.inFlight == id { live.inFlight = nil }
+            say("Live preview failed: \(message)", .warning)
+        case .liveCancelled(let id):
+            if live.inFlight == id { live.inFlight = nil }
         }
         return []
     }

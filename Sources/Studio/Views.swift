@@ -383,11 +383,15 @@ public enum StudioView {
                 content?.caption += " · heat: no maps"
             }
         }
-        c.box(rect, title: "Preview", focused: false, extra: content?.caption)
+        // Live mode is marked where its pictures appear; "…" while one is being drawn.
+        let title = s.settings.livePreview ? (s.live.inFlight == nil ? "Preview · live" : "Preview · live…") : "Preview"
+        c.box(rect, title: title, focused: false, extra: content?.caption)
         let inner = rect.inner
         guard inner.height > 0, inner.width > 0 else { return }
         guard let content else {
-            let lines = TextWidth.wrap("No picture yet. Type a prompt and press Enter.", columns: max(1, inner.width - 2))
+            let hint = s.settings.livePreview ? "No picture yet. Type a prompt: a live preview follows when you pause."
+                                              : "No picture yet. Type a prompt and press Enter."
+            let lines = TextWidth.wrap(hint, columns: max(1, inner.width - 2))
             for (i, l) in lines.prefix(inner.height).enumerated() {
                 c.put(inner.y + inner.height / 2 - lines.count / 2 + i, inner.x + max(1, (inner.width - TextWidth.width(l)) / 2), l, role: .dim)
             }

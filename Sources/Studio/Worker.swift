@@ -29,6 +29,11 @@ extension GenerationBackend {
 /// The single background thread that loads the model and runs the queue. The UI thread talks to
 /// it only through `submit`/`cancel…` (lock-protected) and reads its news from the inbox; no
 /// curses call ever happens here.
+///
+/// Live previews (`submitLive`) have a slot of their own beside the queue: it holds only the
+/// latest request, which runs when no real job is pending or running, and a real job submitted
+/// while one runs stops it after its current step. Their pictures go to the inbox only, never
+/// to the gallery.
 public final class GenerationWorker: @unchecked Sendable {
     public let inbox: EventInbox
     private let load: () throws -> GenerationBackend
@@ -37,6 +42,9 @@ public final class GenerationWorker: @unchecked Sendable {
     private let cond = NSCondition()
     private var pending: [JobSpec] = []
     private var runningID: Int?
+    /// The latest live request not yet started (a newer one replaces it).
+    private var liveRequest: JobSpec?
+    private var runningLiveID: Int?
     private var cancelRunningFlag = false
     private var stopping = false
     private var finishedThread = false
@@ -64,7 +72,27 @@ public final class GenerationWorker: @unchecked Sendable {
     public func submit(_ spec: JobSpec) {
         cond.lock()
         pending.append(spec)
+        // A live preview never holds a real job up for more than the step it is in.
+        if runningLiveID != nil { cancelRunningFlag = true }
         cond.signal()
+        cond.unlock()
+    }
+
+    /// Asks for a live preview: it replaces a live request that has not started, and runs once
+    /// no real job is pending or running. Answered with `.liveDone`, `.liveFailed` or
+    /// `.liveCancelled`; a replaced request is not answered.
+    public func submitLive(_ spec: JobSpec) {
+        cond.lock()
+        liveRequest = spec
+        cond.signal()
+        cond.unlock()
+    }
+
+    /// Drops the waiting live request and stops the running one after its current step.
+    public func cancelLive() {
+        cond.lock()
+        liveRequest = nil
+        if runningLiveID != nil { cancelRunningFlag = true }
         cond.unlock()
     }
 
@@ -105,6 +133,7 @@ public final class GenerationWorker: @unchecked Sendable {
         stopping = true
         cancelRunningFlag = true
         pending.removeAll()
+        liveRequest = nil
         cond.broadcast()
         let deadline = Date().addingTimeInterval(timeout)
         while !finishedThread, thread != nil {
@@ -128,24 +157,40 @@ public final class GenerationWorker: @unchecked Sendable {
         }
         while true {
             cond.lock()
-            while pending.isEmpty && !stopping { cond.wait() }
+            while pending.isEmpty && liveRequest == nil && !stopping { cond.wait() }
             if stopping {
                 finishedThread = true
                 cond.broadcast()
                 cond.unlock()
                 return
             }
-            let spec = pending.removeFirst()
-            runningID = spec.id
-            cancelRunningFlag = false
-            cond.unlock()
-            if let backend {
-                run(spec, on: backend)
+            // Real jobs first: a live request only runs when none is waiting.
+            if !pending.isEmpty {
+                let spec = pending.removeFirst()
+                runningID = spec.id
+                cancelRunningFlag = false
+                cond.unlock()
+                if let backend {
+                    run(spec, on: backend)
+                } else {
+                    inbox.post(.jobFailed(id: spec.id, message: "no model: \(unavailable)"))
+                }
+            } else if let spec = liveRequest {
+                liveRequest = nil
+                runningLiveID = spec.id
+                cancelRunningFlag = false
+                cond.unlock()
+                if let backend {
+                    runLive(spec, on: backend)
+                } else {
+                    inbox.post(.liveFailed(id: spec.id, message: "no model: \(unavailable)"))
+                }
             } else {
-                inbox.post(.jobFailed(id: spec.id, message: "no model: \(unavailable)"))
+                cond.unlock()
             }
             cond.lock()
             runningID = nil
+            runningLiveID = nil
             cancelRunningFlag = false
             cond.unlock()
         }
@@ -186,6 +231,22 @@ public final class GenerationWorker: @unchecked Sendable {
             inbox.post(.jobCancelled(id: spec.id))
         } catch {
             inbox.post(.jobFailed(id: spec.id, message: "\(error)"))
+        }
+    }
+
+    /// A live preview: one picture, no step previews, no attention maps (nobody reads them), not
+    /// saved anywhere.
+    private func runLive(_ spec: JobSpec, on backend: GenerationBackend) {
+        let start = Date()
+        do {
+            let (pictures, _) = try backend.generate(spec, onStep: { [self] _, _, _ in shouldContinue })
+            if !shouldContinue { throw CancellationError() }
+            guard let picture = PictureGrid.make(pictures.map(\.0)) else { throw StudioModelError("the model made no picture") }
+            inbox.post(.liveDone(spec, image: picture, seconds: Date().timeIntervalSince(start)))
+        } catch is CancellationError {
+            inbox.post(.liveCancelled(id: spec.id))
+        } catch {
+            inbox.post(.liveFailed(id: spec.id, message: "\(error)"))
         }
     }
 }
