@@ -182,6 +182,31 @@ final class StudioTmuxTests: XCTestCase {
         try s.waitForExit()
     }
 
+    func testLiveModeDrawsThePromptWithoutQueueingIt() throws {
+        let setup = try requirements(model: true)
+        let s = try StudioSession(setup, settings: ["steps": 12, "seedMode": "fixed", "seed": 77])
+        defer { s.close() }
+        try s.waitFor("the model", timeout: 60) { $0.contains("smollm2+gemma3") }
+        XCTAssertFalse(s.capture().contains("Preview · live"), "live mode is off by default")
+        s.keys("F6")
+        try s.waitFor("the live marker", timeout: 10) { $0.contains("Preview · live") }
+        s.type("a red circle above a blue square")
+        try s.waitFor("the live picture", timeout: 60) { $0.contains("live · 8 steps · seed 77") }
+        let screen = s.capture()
+        XCTAssertTrue(screen.contains("Empty. Enter"), "the queue stays empty:\n\(screen)")
+        XCTAssertTrue(screen.contains("▀"), "the live picture is drawn with half blocks:\n\(screen)")
+        XCTAssertTrue(s.galleryFiles().isEmpty, "live pictures are not saved")
+        // A real job of the same prompt replaces it, and only that one is saved.
+        s.keys("Enter")
+        try s.waitFor("the job to finish", timeout: 60) { $0.contains("#1 done") }
+        XCTAssertEqual(s.galleryFiles().count, 1)
+        XCTAssertFalse(s.capture().contains("live · 8 steps"), "the job's picture is shown, not the live one")
+        s.keys("C-q")
+        try s.waitForExit()
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.dir + "/cfg/lidit/studio.json"))) as? [String: Any]
+        XCTAssertEqual(saved?["livePreview"] as? Bool, true, "the setting is kept for next time")
+    }
+
     func testHelpResizeAndSignals() throws {
         let setup = try requirements(model: false)
         let s = try StudioSession(setup, modelPath: "/nonexistent/model.safetensors")
