@@ -502,8 +502,9 @@ public struct StudioState {
         return [.cancelLive, .saveSettings]
     }
 
-    /// Called by the UI loop (every key, every worker event, at least every 50 ms): a change of
-    /// the form restarts the debounce, and when it ends the live picture is asked for.
+    /// Called on every pass of the UI loop (after its keys and worker events, at least every
+    /// 50 ms): a change of the form restarts the debounce, and when it ends the live picture is
+    /// asked for.
     public mutating func liveTick(now: Date) -> [Effect] {
         guard settings.livePreview else { return [] }
         let form = liveForm()

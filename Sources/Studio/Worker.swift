@@ -72,7 +72,8 @@ public final class GenerationWorker: @unchecked Sendable {
     public func submit(_ spec: JobSpec) {
         cond.lock()
         pending.append(spec)
-        // A live preview never holds a real job up for more than the step it is in.
+        // A running live preview stops at its next step boundary (its first when it is still
+        // encoding the prompt, which nothing can interrupt), so the job waits at most that long.
         if runningLiveID != nil { cancelRunningFlag = true }
         cond.signal()
         cond.unlock()
