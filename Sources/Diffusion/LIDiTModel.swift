@@ -89,11 +89,6 @@ public final class LIDiTModel {
 
     private var cached: Workspace?
 
-    /// A workspace of one's own for `predict(…, workspace:)`.
-    public func makeWorkspace(batch: Int, textTokens: [Int]) -> Workspace {
-        Workspace(self, batch: batch, textTokens: textTokens)
-    }
-
     /// The model's workspace, (re)allocated when a batch does not fit the current one.
     public func workspace(batch: Int, textTokens: [Int]) -> Workspace {
         if let w = cached, w.fits(batch: batch, textTokens: textTokens) { return w }
@@ -183,30 +178,64 @@ public final class LIDiTModel {
 
     // MARK: inference
 
-    /// The raw network output (velocity or clean image, per `config.prediction`) at (x_σ, σ).
-    public func predict(noisy: [Float], sigmas: [Float], text: RefinerInput) -> [Float] {
-        predict(noisy: noisy, sigmas: sigmas, text: text, workspace: workspace(batch: sigmas.count, textTokens: text.branches.map(\.tokens)))
-    }
+    /// One workspace per row for `predict` (batch 1 each; grown on demand).
+    private var rowWorkspaces: [Workspace] = []
 
-    /// `predict` in buffers of the caller's (`makeWorkspace`), so that several pictures can be
-    /// computed at once on different threads; the weights are only read.
-    public func predict(noisy: [Float], sigmas: [Float], text: RefinerInput, workspace ws: Workspace) -> [Float] {
+    /// The raw network output (velocity or clean image, per `config.prediction`) at (x_σ, σ), for
+    /// every row of a batch.
+    ///
+    /// Each row is computed as a batch of one in buffers of its own, the rows side by side on the
+    /// cores (each row's kernels then run on the workers its share leaves). So a row's result never
+    /// depends on the other rows — OpenBLAS's result for a row can depend on how many rows share a
+    /// product — and a batch of seeds gives each seed's picture bit for bit; and a guided step's
+    /// conditional and unconditional rows run in parallel as wholes instead of every small kernel
+    /// being split across threads and joined again.
+    public func predict(noisy: [Float], sigmas: [Float], text: RefinerInput) -> [Float] {
         let B = sigmas.count, n = geometry.pixelsPerImage
         precondition(noisy.count == B * n, "noisy images must be [batch, C, H, W]")
-        precondition(ws.fits(batch: B, textTokens: text.branches.map(\.tokens)), "workspace too small for this call")
-        sigmas.withUnsafeBufferPointer { ws.sigmas.update(from: $0.baseAddress!, count: B) }
-        noisy.withUnsafeBufferPointer { ws.noisy.update(from: $0.baseAddress!, count: B * n) }
-        runNetworks(text: text, batch: B, ws)
-        return Array(UnsafeBufferPointer(start: ws.network.output, count: B * n))
+        precondition(text.batch == B, "text batch \(text.batch) ≠ image batch \(B)")
+        let tokens = text.branches.map(\.tokens)
+        for r in 0..<B {
+            if r == rowWorkspaces.count {
+                rowWorkspaces.append(Workspace(self, batch: 1, textTokens: tokens))
+            } else if !rowWorkspaces[r].fits(batch: 1, textTokens: tokens) {
+                let capacity = zip(rowWorkspaces[r].encoder.tokenCapacity, tokens).map { max($0, $1) }
+                rowWorkspaces[r] = Workspace(self, batch: 1, textTokens: capacity)
+            }
+        }
+        let workspaces = rowWorkspaces
+        var out = [Float](repeating: 0, count: B * n)
+        out.withUnsafeMutableBufferPointer { o in
+            let o = o.baseAddress!
+            noisy.withUnsafeBufferPointer { x in
+                let x = x.baseAddress!
+                Parallel.forEach(B) { r in
+                    let ws = workspaces[r]
+                    ws.sigmas[0] = sigmas[r]
+                    ws.noisy.update(from: x + r * n, count: n)
+                    runNetworks(text: text.row(r), batch: 1, ws)
+                    (o + r * n).update(from: ws.network.output, count: n)
+                }
+            }
+        }
+        return out
     }
 
-    /// The cross-attention of batch row `row` in the last `predict` call that used `ws`, summed over heads and
+    /// The buffers of row `row`'s last `predict` call (a batch of one): its activations, text
+    /// tokens Y and mask, until the next call.
+    public func lastWorkspace(row: Int) -> Workspace {
+        precondition(row >= 0 && row < rowWorkspaces.count, "no forward pass of row \(row) yet")
+        return rowWorkspaces[row]
+    }
+
+    /// The cross-attention of batch row `row` of the last `predict` call, summed over heads and
     /// blocks: [image tokens, text tokens Y] (row-major) and the number of text tokens. Only valid
     /// until the next call (see `LIDiTNetwork.accumulateCrossAttention`).
-    public func lastCrossAttention(row: Int, workspace ws: Workspace) -> (values: [Float], textTokens: Int) {
+    public func lastCrossAttention(row: Int) -> (values: [Float], textTokens: Int) {
+        let ws = lastWorkspace(row: row)
         let S = network.lastTextTokens(ws.network)
         var out = [Float](repeating: 0, count: network.tokens * S)
-        out.withUnsafeMutableBufferPointer { network.accumulateCrossAttention(ws.network, row: row, into: $0.baseAddress!) }
+        out.withUnsafeMutableBufferPointer { network.accumulateCrossAttention(ws.network, row: 0, into: $0.baseAddress!) }
         return (out, S)
     }
 

@@ -29,37 +29,44 @@ public enum Parallel {
     }()
 
     /// Calls `body` on disjoint contiguous sub-ranges covering 0..<count.
-    /// Runs inline when the work is too small to be worth waking threads, and inside another
-    /// parallel region (each worker of an outer region, say one picture of a batch, then runs its
-    /// kernels alone; results do not change, since no kernel's result depends on its workers).
+    /// Runs inline when the work is too small to be worth waking threads. Inside another parallel
+    /// region (each worker computing one picture of a batch, say) it uses the workers left to the
+    /// calling worker's share: with 2 threads and 2 outer workers each one runs its kernels alone.
+    /// Results do not change with that, since no kernel's result depends on its workers.
     public static func forEachChunk(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let workers = min(threads, max(1, count / max(1, minChunk)))
-        if workers <= 1 || isInsideRegion { body(0..<count); return }
+        let available = regionBudget ?? threads
+        let workers = min(available, max(1, count / max(1, minChunk)))
+        if workers <= 1 { body(0..<count); return }
         let chunk = (count + workers - 1) / workers
+        let share = max(1, available / workers)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let lo = w * chunk
             let hi = min(count, lo + chunk)
             guard lo < hi else { return }
-            let outer = isInsideRegion
-            setInsideRegion(true)
+            let outer = regionBudget
+            setRegionBudget(share)
             body(lo..<hi)
-            setInsideRegion(outer)
+            setRegionBudget(outer)
         }
     }
 
-    /// Whether the calling thread is a worker of a parallel region (a pthread key: GCD's workers
-    /// are reused across regions, so the flag is set and cleared around each body).
-    private static let regionKey: pthread_key_t = {
+    /// The workers a parallel region's worker may use for nested regions (nil outside any region),
+    /// per thread: GCD's workers are reused across regions, so it is set and restored around each
+    /// body.
+    private static let budgetKey: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key
     }()
 
-    static var isInsideRegion: Bool { pthread_getspecific(regionKey) != nil }
+    static var regionBudget: Int? {
+        let raw = Int(bitPattern: pthread_getspecific(budgetKey))
+        return raw == 0 ? nil : raw
+    }
 
-    private static func setInsideRegion(_ inside: Bool) {
-        pthread_setspecific(regionKey, inside ? UnsafeRawPointer(bitPattern: 1) : nil)
+    private static func setRegionBudget(_ budget: Int?) {
+        pthread_setspecific(budgetKey, UnsafeRawPointer(bitPattern: budget ?? 0))
     }
 
     /// Calls `body(i)` for every i in 0..<count, spread over the workers.

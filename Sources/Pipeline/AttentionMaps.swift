@@ -185,13 +185,12 @@ public final class AttentionCapture: @unchecked Sendable {
         current = Array(repeating: [Float](repeating: 0, count: g.tokens * columns.count), count: seeds)
     }
 
-    /// Adds the cross-attention of conditional row `row` of the last `predict` call in `workspace`
-    /// to seed `seed`'s step being accumulated; `branchTokens` are the per-branch token counts of
-    /// that call's refiner input (Y has `branchTokens[a] − n_a` columns for branch a, padding after
-    /// the real ones).
-    func record(_ model: LIDiTModel, workspace: LIDiTModel.Workspace, row: Int, seed: Int, branchTokens: [Int]) {
-        let (values, S) = model.lastCrossAttention(row: row, workspace: workspace)
-        let T = model.network.tokens, K = maps[seed].columns.count
+    /// Adds the last forward pass's attention of conditional row `row`; `branchTokens` are the
+    /// per-branch token counts of that call's refiner input (Y has `branchTokens[a] − n_a` columns
+    /// for branch a, padding after the real ones).
+    func record(_ model: LIDiTModel, row: Int, branchTokens: [Int]) {
+        let (values, S) = model.lastCrossAttention(row: row)
+        let T = model.network.tokens, K = maps[row].columns.count
         var yColumn = 0, kColumn = 0
         var columnMap: [(y: Int, k: Int)] = []
         for a in branchTokens.indices {
@@ -201,7 +200,7 @@ public final class AttentionCapture: @unchecked Sendable {
             yColumn += segment; kColumn += real
         }
         precondition(yColumn == S && kColumn == K, "text layout: \(yColumn) Y columns (model had \(S)), \(kColumn) of \(K) captured")
-        current[seed].withUnsafeMutableBufferPointer { cur in
+        current[row].withUnsafeMutableBufferPointer { cur in
             for t in 0..<T { for (y, k) in columnMap { cur[t * K + k] += values[t * S + y] } }
         }
     }

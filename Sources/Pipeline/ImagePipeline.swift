@@ -127,47 +127,29 @@ public final class ImagePipeline: @unchecked Sendable {
             guard f.count == encoders.count else { throw PipelineError("expected \(encoders.count) fusion weights, got \(f.count)") }
             guard f.allSatisfy({ $0 >= 0 && $0 <= 4 }) else { throw PipelineError("fusion weights must be between 0 and 4") }
         }
-        // Each prompt is encoded once and its features shared by every seed. Each seed is then
-        // computed as a batch of one would be (its conditional and unconditional rows in a model
-        // call of their own), so a batch gives the same pictures as one seed at a time, bit for
-        // bit: OpenBLAS's result for a row can depend on how many rows share a product. Without
-        // attention capture, the seeds run side by side, one per core, each in its own buffers.
-        let cond = try textFeatures([request.prompt])
+        // Each prompt is encoded once and its features shared by every seed: a batch of seeds gives
+        // the same pictures as one seed at a time, at the price of one encode.
+        let cond = try textFeatures([request.prompt]).map { Array(repeating: $0[0], count: B) }
         let condInput = refinerInput(features: cond, dropText: nil, fusion: request.fusionWeights)
-        // Guided calls carry the conditional row, then the unconditional one (null text, or the
+        // Guided calls carry the conditional rows, then the unconditional ones (null text, or the
         // negative prompt).
-        let negative = request.negativePrompt.isEmpty ? cond : try textFeatures([request.negativePrompt])
+        let negative = request.negativePrompt.isEmpty ? cond : try textFeatures([request.negativePrompt]).map { Array(repeating: $0[0], count: B) }
         let both = refinerInput(features: zip(cond, negative).map { $0 + $1 },
-                                dropText: [false, request.negativePrompt.isEmpty], fusion: request.fusionWeights)
+                                dropText: Array(repeating: false, count: B) + Array(repeating: request.negativePrompt.isEmpty, count: B),
+                                fusion: request.fusionWeights)
         let model = self.model
-        let tokens = zip(condInput.branches, both.branches).map { max($0.tokens, $1.tokens) }
-        // The first seed uses the model's own buffers (kept between calls), the others their own.
-        let workspaces = (0..<B).map { $0 == 0 ? model.workspace(batch: 2, textTokens: tokens) : model.makeWorkspace(batch: 2, textTokens: tokens) }
-        attention?.start(self, prompt: request.prompt, seeds: B)
-        let n = model.geometry.pixelsPerImage
+                attention?.start(self, prompt: request.prompt, seeds: B)
         let denoiser = Denoiser(prediction: model.config.prediction) { input in
             let text = input.includesUnconditional ? both : condInput
-            let rowsPerSeed = input.includesUnconditional ? 2 : 1
-            var out = [Float](repeating: 0, count: input.rows * n)
-            out.withUnsafeMutableBufferPointer { o in
-                let o = o.baseAddress!
-                let seed = { (i: Int) in
-                    // Seed i's rows: i, and B + i with guidance.
-                    let rows = rowsPerSeed == 2 ? [i, B + i] : [i]
-                    let x = Array(rows.map { input.x[($0 * n)..<(($0 + 1) * n)] }.joined())
-                    let y = model.predict(noisy: x, sigmas: Array(repeating: Float(input.sigma), count: rowsPerSeed), text: text,
-                                          workspace: workspaces[i])
-                    for (k, r) in rows.enumerated() {
-                        y.withUnsafeBufferPointer { (o + r * n).update(from: $0.baseAddress! + k * n, count: n) }
-                    }
-                    // Row 0 is the conditional one, with or without guidance.
-                    attention?.record(model, workspace: workspaces[i], row: 0, seed: i, branchTokens: text.branches.map(\.tokens))
-                }
-                if attention == nil && B > 1 { Parallel.forEach(B, seed) } else { for i in 0..<B { seed(i) } }
+            let out = model.predict(noisy: input.x, sigmas: Array(repeating: Float(input.sigma), count: input.rows), text: text)
+            // Rows 0..<B are the conditional ones with or without guidance.
+            if let attention {
+                for r in 0..<input.batch { attention.record(model, row: r, branchTokens: text.branches.map(\.tokens)) }
             }
             return out
         }
         let sampler = try Sampler(settings: request.sampler)
+        let n = model.geometry.pixelsPerImage
         let size = model.config.imageSize
         guard request.variationSeeds.isEmpty || request.variationSeeds.count == B else {
             throw PipelineError("expected \(B) variation seeds, got \(request.variationSeeds.count)")

@@ -111,6 +111,19 @@ public struct RefinerInput: Sendable {
     public init(batch: Int, branches: [RefinerBranchInput], fusionWeights: [Float]? = nil, dropText: [Bool]? = nil) {
         self.batch = batch; self.branches = branches; self.fusionWeights = fusionWeights; self.dropText = dropText
     }
+
+    /// Sample `b` alone, with the batch's token counts (its padding kept, so its text tokens Y have
+    /// the same layout as in the batch).
+    public func row(_ b: Int) -> RefinerInput {
+        precondition(b >= 0 && b < batch, "row \(b) is not in a batch of \(batch)")
+        let branches = branches.map { br in
+            let width = br.features.count / max(1, batch * br.tokens)
+            return RefinerBranchInput(tokens: br.tokens,
+                                      features: Array(br.features[(b * br.tokens * width)..<((b + 1) * br.tokens * width)]),
+                                      mask: Array(br.mask[(b * br.tokens)..<((b + 1) * br.tokens)]))
+        }
+        return RefinerInput(batch: 1, branches: branches, fusionWeights: fusionWeights, dropText: dropText.map { [$0[b]] })
+    }
 }
 
 /// Refiners + crop/fuse/concatenate → text tokens Y [batch, Ly, width] with a key mask [batch, Ly].

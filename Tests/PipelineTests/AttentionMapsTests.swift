@@ -223,14 +223,14 @@ final class AttentionMapsTests: XCTestCase {
         _ = try pipeline.generate(request, seeds: [9], attention: capture)
         let maps = capture.maps[0]
         XCTAssertEqual(maps.steps.count, 1)
-        // The model's workspace still holds that one forward pass.
-        let ws = model.workspace(batch: 1, textTokens: [1, 1]).network
+        // The model's buffers for row 0 still hold that one forward pass.
+        let ws = model.lastWorkspace(row: 0).network
         let net = model.network, p = model.parameters
         let (T, S, d, H) = (net.tokens, ws.textTokens, config.width, config.heads)
         let hd = d / H, dy = config.refiner.width
         XCTAssertEqual(S, maps.columns.count, "no padding or template columns at guidance 1 with the trained template")
-        let y = model.workspace(batch: 1, textTokens: [1, 1]).encoder.y
-        let yMask = model.workspace(batch: 1, textTokens: [1, 1]).encoder.yMask
+        let y = model.lastWorkspace(row: 0).encoder.y
+        let yMask = model.lastWorkspace(row: 0).encoder.yMask
         var expected = [Double](repeating: 0, count: T * S)
         for (i, block) in net.blocks.enumerated() {
             let m = ws.blocks[i].crossSub.m

@@ -1,4 +1,5 @@
 import XCTest
+import Kernels
 import ModelFiles
 import Sampling
 @testable import Pipeline
@@ -27,5 +28,18 @@ final class BatchedSeedsTests: XCTestCase {
             // Seeds are not all drawing the same picture: the comparison above has teeth.
             XCTAssertFalse(batch[0].pixels == batch[1].pixels)
         }
+        // Rows run side by side, each row's kernels on the workers its share leaves: the thread
+        // count changes that sharing (3 threads over a batch of 4 rows: some rows alone, ...) and
+        // must change nothing else.
+        var request = GenerationRequest(prompt: "a star to the left of two hearts")
+        request.sampler = SamplerSettings(sampler: .dpmpp2m, steps: 5, shift: 3, guidanceScale: 4)
+        let saved = Parallel.threads
+        defer { Parallel.setThreads(saved) }
+        var pictures: [[[UInt8]]] = []
+        for threads in [1, 2, 3, 5] {
+            Parallel.setThreads(threads)
+            pictures.append(try pipeline.generate(request, seeds: [4, 5]).map(\.pixels))
+        }
+        for (i, p) in pictures.enumerated().dropFirst() { XCTAssertTrue(p == pictures[0], "thread count \([1, 2, 3, 5][i])") }
     }
 }
