@@ -53,9 +53,14 @@ public func sgemm(
                         beta: beta, c: c + r0 * ldc, ldc: ldc)
         }
     } else {
-        let tiles = (n + tile - 1) / tile
+        // Short and wide. A block of 64+ rows (one picture's image tokens) is cut into column panels
+        // of about 256, at least two: fewer, larger BLAS calls. Fewer rows (a prompt's tokens) keep
+        // 64-column tiles, which OpenBLAS multiplies without packing.
+        let panels = m >= 64 ? max(2, n / 256) : (n + tile - 1) / tile
+        let width = ((n + panels - 1) / panels + 15) / 16 * 16
+        let tiles = (n + width - 1) / width
         Parallel.forEach(tiles) { t in
-            let c0 = t * tile, cols = min(tile, n - c0)
+            let c0 = t * width, cols = min(width, n - c0)
             serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: cols, k: k, alpha: alpha,
                         a: a, lda: lda, b: transposeB ? b + c0 * ldb : b + c0, ldb: ldb,
                         beta: beta, c: c + c0, ldc: ldc)

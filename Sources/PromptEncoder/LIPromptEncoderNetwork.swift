@@ -264,6 +264,15 @@ public final class LIPromptEncoderNetwork {
         ws.weights = input.fusionWeights ?? [Float](repeating: 1, count: branchCount)
         precondition(ws.weights.count == branchCount, "one fusion weight per branch")
         for b in 0..<B { ws.timesteps[b] = 1000 * sigmas[b] }
+        // Null text (guidance's unconditional row) masks every token of Y, so nothing the refiners
+        // would compute is read: skip them. Y and its mask come out exactly as if they had run.
+        if let drop = input.dropText, drop.allSatisfy({ $0 }) {
+            for (a, bi) in input.branches.enumerated() {
+                bi.mask.withUnsafeBufferPointer { ws.branches[a].mask.update(from: $0.baseAddress!, count: B * L[a]) }
+            }
+            assembleY(input, ws)
+            return
+        }
 
         for (a, r) in refiners.enumerated() {
             let br = ws.branches[a], bi = input.branches[a]
