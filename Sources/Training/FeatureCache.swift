@@ -117,6 +117,25 @@ public final class FeatureCache: @unchecked Sendable {
         return FeatureCache(encoderID: encoder.id, width: width, prefix: prefix, starts: starts, counts: counts, rows: rows)
     }
 
+    /// The caches of several caption lists (computed with the same encoder settings) as one,
+    /// their captions in order.
+    public static func concatenated(_ caches: [FeatureCache]) -> FeatureCache {
+        precondition(!caches.isEmpty)
+        if caches.count == 1 { return caches[0] }
+        let first = caches[0]
+        precondition(caches.allSatisfy { $0.encoderID == first.encoderID && $0.width == first.width && $0.prefix == first.prefix })
+        var starts: [Int] = [], counts: [Int] = [], rows: [UInt16] = []
+        rows.reserveCapacity(caches.reduce(0) { $0 + $1.rows.count })
+        for cache in caches {
+            let base = rows.count / max(first.width, 1)
+            starts += cache.starts.map { $0 + base }
+            counts += cache.counts
+            rows += cache.rows
+        }
+        return FeatureCache(encoderID: first.encoderID, width: first.width, prefix: first.prefix,
+                            starts: starts, counts: counts, rows: rows)
+    }
+
     /// Prefix + caption rows for caption `index`, as Float32 ([tokens, width]).
     public func features(_ index: Int, into out: UnsafeMutablePointer<Float>) -> Int {
         prefix.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: prefix.count) }

@@ -81,21 +81,32 @@ public final class Trainer {
             log("\(folder): \(d.files.count) pictures with captions")
             dataset = d
             samplePrompts = Array(d.captions.prefix(8))
+        } else if config.data.alongside?.isEmpty == false {
+            dataset = MixedDataset(config.data, imageSize: config.model.imageSize)
+            samplePrompts = Self.shapesSamplePrompts
         } else {
             dataset = ShapesDataset(config.data, imageSize: config.model.imageSize)
             samplePrompts = Self.shapesSamplePrompts
         }
+        // A mixture's pools are cached one by one, so each finds the features an earlier run of
+        // that pool alone computed.
+        let captionGroups = (dataset as? MixedDataset)?.pools.map(\.captions) ?? [dataset.captions]
         var caches: [FeatureCache] = []
         for (e, enc) in zip(config.encoders, encoders) {
             let known = KnownModel.named(e.id)!
-            var lastReport = Date.distantPast
-            caches.append(try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: dataset.captions,
-                                                root: featureRoot, shouldStop: shouldStop) { done, total in
-                if Date().timeIntervalSince(lastReport) > 2 || done == total {
-                    lastReport = Date()
-                    log("\(e.id) features: \(done)/\(total) captions")
-                }
-            })
+            var parts: [FeatureCache] = []
+            for (g, captions) in captionGroups.enumerated() {
+                var lastReport = Date.distantPast
+                let label = captionGroups.count > 1 ? "\(e.id) features (pool \(g + 1) of \(captionGroups.count))" : "\(e.id) features"
+                parts.append(try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: captions,
+                                                   root: featureRoot, shouldStop: shouldStop) { done, total in
+                    if Date().timeIntervalSince(lastReport) > 2 || done == total {
+                        lastReport = Date()
+                        log("\(label): \(done)/\(total) captions")
+                    }
+                })
+            }
+            caches.append(FeatureCache.concatenated(parts))
         }
         self.caches = caches
         // Written only once the data has loaded, so a failed start leaves no configuration behind

@@ -29,7 +29,28 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?
+        /// Further shapes pools drawn in the same steps as this one (`MixedDataset`), each with its
+        /// own captions, seed, grammar and feature cache. Nested pools and folders are not allowed.
+        public var alongside: [Data]?
+        /// In a mixture, this pool's share of the draws; absent on every pool: shares follow the
+        /// pools' sizes (uniform over all captions).
+        public var share: Double?
         public init() {}
+
+        func validate() throws {
+            if let share = relationShare, !(0...1).contains(share) {
+                throw TrainingError("relation share must be in [0, 1]")
+            }
+            if let relations = relations {
+                guard !relations.isEmpty else { throw TrainingError("relations must name at least one relation") }
+                guard relationShare != nil else { throw TrainingError("relations needs a relation share") }
+            }
+            if let rate = colorRate, !(0...1).contains(rate) {
+                throw TrainingError("color rate must be in [0, 1]")
+            }
+            if let problem = compositions?.problem { throw TrainingError(problem) }
+            guard (1...1_000_000).contains(captions) else { throw TrainingError("caption pool must be 1...1000000") }
+        }
     }
 
     public struct Optimizer: Codable, Equatable, Sendable {
@@ -79,18 +100,21 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 throw TrainingError("\(folder): no such folder")
             }
         }
-        if let share = data.relationShare, !(0...1).contains(share) {
-            throw TrainingError("relation share must be in [0, 1]")
+        try data.validate()
+        for pool in data.alongside ?? [] {
+            guard pool.folder == nil, data.folder == nil else { throw TrainingError("a mixture takes shapes pools only, not folders") }
+            guard pool.alongside == nil else { throw TrainingError("a pool alongside another cannot have pools of its own") }
+            try pool.validate()
         }
-        if let relations = data.relations {
-            guard !relations.isEmpty else { throw TrainingError("relations must name at least one relation") }
-            guard data.relationShare != nil else { throw TrainingError("relations needs a relation share") }
+        if let pools = data.alongside, !pools.isEmpty {
+            let shares = ([data] + pools).map(\.share)
+            guard shares.allSatisfy({ $0 == nil }) || shares.allSatisfy({ $0 != nil }) else {
+                throw TrainingError("give every pool of a mixture a share, or none")
+            }
+            if shares.allSatisfy({ $0 != nil }), !(shares.allSatisfy { $0! >= 0 } && shares.reduce(0) { $0 + $1! } > 0) {
+                throw TrainingError("pool shares must be non-negative and not all zero")
+            }
         }
-        if let rate = data.colorRate, !(0...1).contains(rate) {
-            throw TrainingError("color rate must be in [0, 1]")
-        }
-        if let problem = data.compositions?.problem { throw TrainingError(problem) }
-        guard (1...1_000_000).contains(data.captions) else { throw TrainingError("caption pool must be 1...1000000") }
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }
         guard optimizer.learningRate > 0, optimizer.learningRate < 1 else { throw TrainingError("learning rate must be in (0, 1)") }
         guard (0...1).contains(captionDropout) else { throw TrainingError("caption dropout must be in [0, 1]") }
