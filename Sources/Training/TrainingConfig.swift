@@ -50,6 +50,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             }
             if let problem = compositions?.problem { throw TrainingError(problem) }
             guard (1...1_000_000).contains(captions) else { throw TrainingError("caption pool must be 1...1000000") }
+            // Counting scenes draw 2...maxObjects of one shape and lists that many distinct shapes,
+            // of which there are eight.
+            guard folder != nil || (2...ShapeKind.allCases.count).contains(maxObjects) else {
+                throw TrainingError("maxObjects must be 2...\(ShapeKind.allCases.count) (got \(maxObjects))")
+            }
         }
     }
 

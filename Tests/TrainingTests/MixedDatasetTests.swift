@@ -57,6 +57,12 @@ final class MixedDatasetTests: XCTestCase {
         var nested = config
         nested.data.alongside![0].alongside = [TrainingConfig.Data()]
         XCTAssertThrowsError(try nested.validate())
+        var tooMany = config
+        tooMany.data.alongside![0].maxObjects = 9
+        XCTAssertThrowsError(try tooMany.validate())
+        var tooFew = config
+        tooFew.data.maxObjects = 1
+        XCTAssertThrowsError(try tooFew.validate())
         var badPool = config
         badPool.data.alongside![0].colorRate = 2
         XCTAssertThrowsError(try badPool.validate())
