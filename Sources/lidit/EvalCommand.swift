@@ -52,6 +52,9 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Guidance rescale φ (\(Bounds.cfgRescale.text)); 0 is plain guidance.", valueName: "F"))
     var cfgRescale: Double = 0
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Schedule shift (SD3; \(Bounds.shift.text)): above 1 spends more steps at high noise.", valueName: "F"))
+    var shift: Double = 1
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Apply guidance only at noise levels σ in LOW-HIGH (1 is pure noise).", valueName: "LOW-HIGH"))
     var cfgInterval: String?
 
@@ -76,6 +79,7 @@ struct EvalCommand: ParsableCommand {
         try Bounds.steps.check(steps)
         try Bounds.cfg.check(cfg)
         try Bounds.cfgRescale.check(cfgRescale)
+        try Bounds.shift.check(shift)
         try Bounds.limit.check(limit)
         do { _ = try parseGuidanceInterval(cfgInterval) } catch { throw ValidationError("\(error)") }
     }
@@ -160,7 +164,7 @@ struct EvalCommand: ParsableCommand {
         let kind: SamplerKind
         do { kind = try SamplerKind(parsing: sampler) } catch { throw EvalError("\(error)") }
         do {
-            request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: 1, guidanceScale: cfg ?? 4, guidanceRescale: cfgRescale,
+            request.sampler = SamplerSettings(sampler: kind, steps: steps ?? 24, shift: shift, guidanceScale: cfg ?? 4, guidanceRescale: cfgRescale,
                                               guidanceInterval: try parseGuidanceInterval(cfgInterval))
             try request.sampler.validate()
         } catch let error as CLIError { throw EvalError(error.description) } catch { throw EvalError("\(error)") }

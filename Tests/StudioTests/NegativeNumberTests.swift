@@ -51,6 +51,7 @@ final class NegativeNumberTests: XCTestCase {
             (["eval", "--cfg", "-1"], "--cfg", "--cfg must be"),
             (["eval", "--cfg-rescale", "-1"], "--cfg-rescale", "--cfg-rescale must be 0.0...1.0 (got -1.0)"),
             (["eval", "--cfg-interval", "-1-1"], "--cfg-interval", "--cfg-interval takes LOW-HIGH"),
+            (["eval", "--shift", "-1"], "--shift", "--shift must be"),
             (["eval", "--ground-truth", "--resolution", "-16"], "--resolution", "--resolution must be 16...1024 (got -16)"),
             (["eval", "--limit", "-1"], "--limit", "--limit must be 1...1000000 (got -1)"),
             (["gallery", "list", "--limit", "-5", "--dir", dir], "--limit", "--limit must be 1...1000000 (got -5)"),
