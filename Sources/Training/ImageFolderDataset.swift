@@ -12,9 +12,13 @@ public protocol TrainingData: Sendable {
     func image(index: Int, step: Int, slot: Int) -> [Float]
     /// Which caption/picture slot `slot` of step `step` trains on.
     func index(step: Int, slot: Int) -> Int
+    /// The caption lists whose LLM features are cached separately (a mixture's pools), in order.
+    var captionGroups: [[String]] { get }
 }
 
 extension TrainingData {
+    public var captionGroups: [[String]] { [captions] }
+
     /// The hash every draw of (step, slot) starts from.
     func drawHash(step: Int, slot: Int) -> UInt64 {
         SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(step) &* 0x9E37_79B9 &+ UInt64(slot)))

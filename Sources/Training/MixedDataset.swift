@@ -57,8 +57,16 @@ public struct MixedDataset: TrainingData {
         return offsets[p] + pools[p].index(step: step, slot: slot)
     }
 
+    public var captionGroups: [[String]] { pools.map(\.captions) }
+
     public func image(index: Int, step: Int, slot: Int) -> [Float] {
         let p = offsets.lastIndex { $0 <= index }!
         return pools[p].image(index: index - offsets[p], step: step, slot: slot)
     }
+}
+
+/// The shapes data a config describes: one pool, or a mixture when it lists pools alongside.
+public func shapesData(_ data: TrainingConfig.Data, imageSize: Int) -> any TrainingData {
+    if data.alongside?.isEmpty == false { return MixedDataset(data, imageSize: imageSize) }
+    return ShapesDataset(data, imageSize: imageSize)
 }

@@ -81,16 +81,13 @@ public final class Trainer {
             log("\(folder): \(d.files.count) pictures with captions")
             dataset = d
             samplePrompts = Array(d.captions.prefix(8))
-        } else if config.data.alongside?.isEmpty == false {
-            dataset = MixedDataset(config.data, imageSize: config.model.imageSize)
-            samplePrompts = Self.shapesSamplePrompts
         } else {
-            dataset = ShapesDataset(config.data, imageSize: config.model.imageSize)
+            dataset = shapesData(config.data, imageSize: config.model.imageSize)
             samplePrompts = Self.shapesSamplePrompts
         }
         // A mixture's pools are cached one by one, so each finds the features an earlier run of
         // that pool alone computed.
-        let captionGroups = (dataset as? MixedDataset)?.pools.map(\.captions) ?? [dataset.captions]
+        let captionGroups = dataset.captionGroups
         var caches: [FeatureCache] = []
         for (e, enc) in zip(config.encoders, encoders) {
             let known = KnownModel.named(e.id)!

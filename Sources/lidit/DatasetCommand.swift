@@ -67,19 +67,15 @@ struct DatasetCommand: ParsableCommand {
             let dataset: any TrainingData
             if let folder = cfg.data.folder {
                 dataset = try ImageFolderDataset(folder: folder, imageSize: cfg.model.imageSize, seed: cfg.data.seed) { log("warning: \($0)") }
-            } else if cfg.data.alongside?.isEmpty == false {
-                dataset = MixedDataset(cfg.data, imageSize: cfg.model.imageSize)
             } else {
-                dataset = ShapesDataset(cfg.data, imageSize: cfg.model.imageSize)
+                dataset = shapesData(cfg.data, imageSize: cfg.model.imageSize)
             }
             guard !dataset.captions.isEmpty else { throw CLIError("no captions to export") }
             var caches: [FeatureCache] = []
             for (e, enc) in zip(cfg.encoders, encoders) {
                 guard let known = KnownModel.named(e.id) else { throw CLIError("unknown encoder \(e.id)") }
-                // A mixture's pools are cached one by one (as the trainer does), reusing their caches.
-                let groups = (dataset as? MixedDataset)?.pools.map(\.captions) ?? [dataset.captions]
                 do {
-                    caches.append(FeatureCache.concatenated(try groups.map { captions in
+                    caches.append(FeatureCache.concatenated(try dataset.captionGroups.map { captions in
                         try FeatureCache.load(encoder: enc, modelSHA256: known.sha256, layer: e.layer, captions: captions) { done, total in
                             if done == total || done % 1024 == 0 { log("\(e.id) features: \(done)/\(total) captions") }
                         }

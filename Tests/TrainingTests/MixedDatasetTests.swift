@@ -48,8 +48,11 @@ final class MixedDatasetTests: XCTestCase {
         try config.validate()
         let decoded = try JSONDecoder().decode(TrainingConfig.self, from: try JSONEncoder().encode(config))
         XCTAssertEqual(decoded, config)
-        let mix = MixedDataset(decoded.data, imageSize: 32)
+        let mix = shapesData(decoded.data, imageSize: 32)
+        XCTAssertTrue(mix is MixedDataset)
         XCTAssertEqual(mix.captions, a.captions + b.captions)
+        XCTAssertEqual(mix.captionGroups, [a.captions, b.captions])
+        XCTAssertEqual(shapesData(TrainingConfig.Data(), imageSize: 32).captionGroups.count, 1)
 
         var halfShared = config
         halfShared.data.share = 1
