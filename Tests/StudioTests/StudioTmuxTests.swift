@@ -117,16 +117,16 @@ final class StudioTmuxTests: XCTestCase {
 
     func testGenerateFromAnEmptyGalleryAndFindThePicture() throws {
         let setup = try requirements(model: true)
-        let s = try StudioSession(setup, settings: ["steps": 40, "seedMode": "fixed", "seed": 4242, "previewEvery": 1, "previewMinInterval": 0])
+        let s = try StudioSession(setup, settings: ["steps": 200, "seedMode": "fixed", "seed": 4242, "previewEvery": 1, "previewMinInterval": 0])
         defer { s.close() }
         try s.waitFor("the studio", timeout: 20) { $0.contains("LI-DiT Studio") && $0.contains("0 pictures") }
         XCTAssertTrue(s.galleryFiles().isEmpty)
         try s.waitFor("the model", timeout: 60) { $0.contains("smollm2+gemma3") }
         s.type("a red circle above a blue square")
         s.keys("Enter")
-        // Enough steps that the running state lasts well beyond one 50 ms poll even on a fast machine
-        // (6 steps once finished in 0.2 s, between two captures).
-        try s.waitFor("progress", timeout: 30) { $0.range(of: #"running [0-9]+/40"#, options: .regularExpression) != nil }
+        // The most steps the studio allows, so that the running state lasts many 50 ms polls even on
+        // a fast machine (6 steps once finished in 0.2 s between two captures; 40 steps in 0.1 s on CI).
+        try s.waitFor("progress", timeout: 30) { $0.range(of: #"running [0-9]+/200"#, options: .regularExpression) != nil }
         try s.waitFor("the job to finish", timeout: 60) { $0.contains("#1 done") }
         let screen = s.capture()
         XCTAssertTrue(screen.contains("1 picture"), screen)
