@@ -61,7 +61,7 @@ final class StudioTmuxTests: XCTestCase {
                   var net = cfg["model"] as? [String: Any], var refiner = net["refiner"] as? [String: Any] else {
                 throw StudioTestError("lidit train --print-config did not print a configuration")
             }
-            (net["width"], net["depth"], net["heads"]) = (64, 2, 2)
+            (net["width"], net["depth"], net["heads"]) = (128, 4, 2)
             (refiner["width"], refiner["heads"], refiner["blocks"]) = (64, 2, 1)
             net["refiner"] = refiner
             cfg["model"] = net
