@@ -12,6 +12,12 @@ public struct SceneLayout: Sendable {
     /// Attempts per object before starting the whole scene over, and scenes before giving up.
     public var attemptsPerObject = 60
     public var restarts = 3000
+    /// Without a stated relation, lay the groups out left to right in the order the caption names
+    /// them (each group's objects left of the next group's by `readingOrderGap`). Two shape words
+    /// then have two places to bind to from the first, noisiest step, where a random layout leaves
+    /// the model a symmetric choice it resolves by drawing one shape twice.
+    public var readingOrder = false
+    public var readingOrderGap = 0.05
 
     public init() {}
 
@@ -67,8 +73,14 @@ public struct SceneLayout: Sendable {
         for (index, other) in placed {
             let otherBox = other.box
             if box.overlaps(otherBox, gap: gap) { return false }
-            guard let relation else { continue }
             let otherGroup = pending[index].group
+            guard let relation else {
+                if readingOrder && otherGroup != group {
+                    let (left, right) = otherGroup < group ? (otherBox, box) : (box, otherBox)
+                    if right.centerX - left.centerX < readingOrderGap { return false }
+                }
+                continue
+            }
             if group == relation.subject && otherGroup == relation.object,
                !PositionRule.holds(relation.relation, of: box, to: otherBox, threshold: relationThreshold) {
                 return false

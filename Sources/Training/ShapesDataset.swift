@@ -20,12 +20,15 @@ public struct ShapesDataset: Sendable {
     /// The relations a relation draw may take (nil: all four).
     public let relations: Set<Relation>?
     let relationEntries: [Int], otherEntries: [Int]
-    let layout = SceneLayout()
+    let layout: SceneLayout
     let rasterizer = Rasterizer()
 
     public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil,
                 relations: Set<Relation>? = nil, grammar style: CaptionGrammar.Style = .original, colorRate: Double? = nil,
-                compositions: Compositions? = nil) {
+                compositions: Compositions? = nil, readingOrder: Bool = false) {
+        var layout = SceneLayout()
+        layout.readingOrder = readingOrder
+        self.layout = layout
         var sampler = SceneSampler(policy: .training)
         sampler.maxObjects = maxObjects
         if let colorRate { sampler.colorRate = colorRate }
@@ -62,7 +65,8 @@ public struct ShapesDataset: Sendable {
     public init(_ data: TrainingConfig.Data, imageSize: Int) {
         self.init(captions: data.captions, seed: data.seed, imageSize: imageSize, maxObjects: data.maxObjects,
                   relationShare: data.relationShare, relations: data.relations.map(Set.init),
-                  grammar: data.grammar ?? .original, colorRate: data.colorRate, compositions: data.compositions)
+                  grammar: data.grammar ?? .original, colorRate: data.colorRate, compositions: data.compositions,
+                  readingOrder: data.readingOrder ?? false)
     }
 
     /// Uniform over the pool, or, with a relation share, first a coin with that bias chooses

@@ -26,6 +26,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// (absent: 0.25, 0.15, 0.2, 0.25, 0.15). A pool that leans on the kinds a model fails at
         /// changes the captions, so their features are computed afresh.
         public var compositions: Compositions?
+        /// Lay out captions without a stated relation left to right in the order they name the
+        /// groups (`SceneLayout.readingOrder`; absent: false, places drawn at random).
+        public var readingOrder: Bool?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?

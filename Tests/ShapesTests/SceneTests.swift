@@ -80,6 +80,41 @@ final class SceneTests: XCTestCase {
         }
     }
 
+    /// In reading order every group without a stated relation lies right of the groups named before
+    /// it, and stated relations still decide the layout; a random layout breaks that order often.
+    func testReadingOrderLaysGroupsOutLeftToRight() throws {
+        let sampler = SceneSampler()
+        var ordered = SceneLayout()
+        ordered.readingOrder = true
+        var rng = SplitMix64(seed: 9)
+        var checked = 0, randomOutOfOrder = 0
+        for _ in 0..<800 {
+            let description = sampler.description(using: &rng)
+            guard description.groups.count > 1 else { continue }
+            let scene = try ordered.scene(for: description, policy: .training, using: &rng)
+            let random = try SceneLayout().scene(for: description, policy: .training, using: &rng)
+            let starts = description.groups.indices.map { g in description.groups[..<g].reduce(0) { $0 + $1.count } }
+            func xs(_ s: SceneSpec, _ g: Int) -> [Double] {
+                s.objects[starts[g]..<starts[g] + description.groups[g].count].map(\.box.centerX)
+            }
+            if let relation = description.relation {
+                for a in xs(scene, relation.subject).indices {
+                    let boxes = scene.objects.map(\.box)
+                    XCTAssertTrue(PositionRule.holds(relation.relation, of: boxes[starts[relation.subject] + a],
+                                                     to: boxes[starts[relation.object]]))
+                }
+                continue
+            }
+            checked += 1
+            for g in 1..<description.groups.count {
+                XCTAssertGreaterThanOrEqual(xs(scene, g).min()! - xs(scene, g - 1).max()!, ordered.readingOrderGap - 1e-9)
+                if xs(random, g).min()! < xs(random, g - 1).max()! { randomOutOfOrder += 1 }
+            }
+        }
+        XCTAssertGreaterThan(checked, 100)
+        XCTAssertGreaterThan(randomOutOfOrder, checked / 4)
+    }
+
     func testFourLargeObjectsFit() throws {
         var rng = SplitMix64(seed: 8)
         for shape in ShapeKind.allCases {
