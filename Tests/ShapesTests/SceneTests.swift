@@ -98,11 +98,9 @@ final class SceneTests: XCTestCase {
                 s.objects[starts[g]..<starts[g] + description.groups[g].count].map(\.box.centerX)
             }
             if let relation = description.relation {
-                for a in xs(scene, relation.subject).indices {
-                    let boxes = scene.objects.map(\.box)
-                    XCTAssertTrue(PositionRule.holds(relation.relation, of: boxes[starts[relation.subject] + a],
-                                                     to: boxes[starts[relation.object]]))
-                }
+                let boxes = scene.objects.map(\.box)
+                func group(_ g: Int) -> ArraySlice<ObjectBox> { boxes[starts[g]..<starts[g] + description.groups[g].count] }
+                for a in group(relation.subject) { for b in group(relation.object) { XCTAssertTrue(PositionRule.holds(relation.relation, of: a, to: b)) } }
                 continue
             }
             checked += 1
