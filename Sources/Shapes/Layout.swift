@@ -18,6 +18,11 @@ public struct SceneLayout: Sendable {
     /// the model a symmetric choice it resolves by drawing one shape twice.
     public var readingOrder = false
     public var readingOrderGap = 0.05
+    /// A scene of one kind only, several of it, puts each object in its own cell of a fixed
+    /// arrangement (`countCells`): two side by side, three as a triangle, four as a 2×2 grid. A
+    /// number word then has a layout of its own to bind to from the first step, where random
+    /// places leave the count to be settled late, when one more object still fits.
+    public var countGrid = false
 
     public init() {}
 
@@ -40,17 +45,23 @@ public struct SceneLayout: Sendable {
         // Constrained objects first: they are the hardest to place.
         let related = description.relation.map { [$0.subject, $0.object] } ?? []
         let order = pending.indices.sorted { (related.contains(pending[$0].group) ? 0 : 1, $0) < (related.contains(pending[$1].group) ? 0 : 1, $1) }
+        let cells = countGrid && description.groups.count == 1 ? Self.countCells(description.groups[0].count) : nil
 
         for _ in 0..<restarts {
             var placed: [Int: SceneObject] = [:]
             var failed = false
             for index in order {
                 var object = pending[index].object
+                let cell = cells?[index]
                 var found = false
                 for _ in 0..<attemptsPerObject {
                     let g = object.shape.unitGeometry, r = object.size.radius
-                    let loX = margin - g.minX * r, hiX = 1 - margin - g.maxX * r
-                    let loY = margin - g.minY * r, hiY = 1 - margin - g.maxY * r
+                    var loX = margin - g.minX * r, hiX = 1 - margin - g.maxX * r
+                    var loY = margin - g.minY * r, hiY = 1 - margin - g.maxY * r
+                    if let cell {
+                        loX = max(loX, cell.minX); hiX = min(hiX, cell.maxX)
+                        loY = max(loY, cell.minY); hiY = min(hiY, cell.maxY)
+                    }
                     guard loX < hiX, loY < hiY else { break }
                     object.x = rng.double(in: loX...hiX)
                     object.y = rng.double(in: loY...hiY)
@@ -65,6 +76,26 @@ public struct SceneLayout: Sendable {
             if !failed { return SceneSpec(objects: pending.indices.map { placed[$0]! }) }
         }
         throw Infeasible(description: "no layout found for \(description.objectCount) objects")
+    }
+
+    /// Where each object's centroid may lie when `countGrid` lays out `count` objects of one kind
+    /// (nil: no arrangement for that count). Cells are disjoint and wide enough for a large shape
+    /// with the gap, so every arrangement is feasible at every size.
+    public static func countCells(_ count: Int) -> [CellRect]? {
+        switch count {
+        case 2: return [CellRect(minX: 0, maxX: 0.42, minY: 0.3, maxY: 0.7), CellRect(minX: 0.58, maxX: 1, minY: 0.3, maxY: 0.7)]
+        case 3: return [CellRect(minX: 0, maxX: 0.42, minY: 0, maxY: 0.42), CellRect(minX: 0.58, maxX: 1, minY: 0, maxY: 0.42),
+                        CellRect(minX: 0.35, maxX: 0.65, minY: 0.58, maxY: 1)]
+        case 4: return [CellRect(minX: 0, maxX: 0.42, minY: 0, maxY: 0.42), CellRect(minX: 0.58, maxX: 1, minY: 0, maxY: 0.42),
+                        CellRect(minX: 0, maxX: 0.42, minY: 0.58, maxY: 1), CellRect(minX: 0.58, maxX: 1, minY: 0.58, maxY: 1)]
+        default: return nil
+        }
+    }
+
+    /// A rectangle of the canvas, in the normalized units of object positions.
+    public struct CellRect: Sendable, Equatable {
+        public var minX, maxX, minY, maxY: Double
+        public func contains(x: Double, y: Double) -> Bool { (minX...maxX).contains(x) && (minY...maxY).contains(y) }
     }
 
     private func fits(_ object: SceneObject, group: Int, placed: [Int: SceneObject],

@@ -29,6 +29,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// Lay out captions without a stated relation left to right in the order they name the
         /// groups (`SceneLayout.readingOrder`; absent: false, places drawn at random).
         public var readingOrder: Bool?
+        /// Lay out scenes of one kind only (counting) one object per cell: two side by side, three
+        /// as a triangle, four as a 2×2 grid (`SceneLayout.countGrid`; absent: false).
+        public var countGrid: Bool?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).
         public var folder: String?

@@ -113,6 +113,42 @@ final class SceneTests: XCTestCase {
         XCTAssertGreaterThan(randomOutOfOrder, checked / 4)
     }
 
+    /// With the count grid, every object of a one-kind scene of two to four lies in its own cell of
+    /// the count's arrangement, at every size and shape (so no arrangement is infeasible), and
+    /// scenes of several kinds are laid out as before; a random layout misses the cells often.
+    func testCountGridPutsOneObjectPerCell() throws {
+        var grid = SceneLayout()
+        grid.countGrid = true
+        var rng = SplitMix64(seed: 21)
+        var randomMisses = 0, checked = 0
+        for count in 2...4 {
+            let cells = try XCTUnwrap(SceneLayout.countCells(count))
+            XCTAssertEqual(cells.count, count)
+            for shape in ShapeKind.allCases {
+                for size in Size.allCases {
+                    let description = SceneDescription(groups: [ObjectGroup(shape: shape, count: count, size: size)])
+                    let scene = try grid.scene(for: description, using: &rng)
+                    for (object, cell) in zip(scene.objects, cells) {
+                        XCTAssertTrue(cell.contains(x: object.x, y: object.y), "\(count) \(size) \(shape): (\(object.x), \(object.y)) outside \(cell)")
+                    }
+                    let random = try SceneLayout().scene(for: description, using: &rng)
+                    checked += 1
+                    if !zip(random.objects, cells).allSatisfy({ $1.contains(x: $0.x, y: $0.y) }) { randomMisses += 1 }
+                }
+            }
+        }
+        XCTAssertGreaterThan(randomMisses, checked / 2)
+        XCTAssertNil(SceneLayout.countCells(1))
+        // Two kinds: the cells do not apply, so the pair may sit in one half of the canvas.
+        var sameHalf = 0
+        for _ in 0..<200 {
+            let pair = SceneDescription(groups: [ObjectGroup(shape: .circle, count: 1, size: .small), ObjectGroup(shape: .star, count: 1, size: .small)])
+            let scene = try grid.scene(for: pair, using: &rng)
+            if (scene.objects[0].x < 0.5) == (scene.objects[1].x < 0.5) { sameHalf += 1 }
+        }
+        XCTAssertGreaterThan(sameHalf, 20)
+    }
+
     func testFourLargeObjectsFit() throws {
         var rng = SplitMix64(seed: 8)
         for shape in ShapeKind.allCases {
