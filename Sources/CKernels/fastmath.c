@@ -99,3 +99,15 @@ void lidit_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t
         dx[i] = accumulate ? dx[i] + g : g;
     }
 }
+
+int lidit_cpu_vector_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 1;
+#endif
+    return 0;
+}

@@ -92,6 +92,7 @@ struct BenchKernels: ParsableCommand {
             let t = adaptiveMedian { referenceThreadedSgemm(m: m, n: n, k: k, a: a, b: b, c: &c, threads: Parallel.threads) }
             return 2 * Double(m * n * k) / t / 1e9
         }()
+        print("OpenBLAS kernels: \(BLASCore.name)")
         print("sgemm                                      m      n      k   GFLOP/s  of peak")
         for (name, m, n, k, g) in results {
             print(name.padding(toLength: 38, withPad: " ", startingAt: 0)

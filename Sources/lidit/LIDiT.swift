@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import TerminalGraphics
 
 @main
@@ -15,6 +16,26 @@ struct LIDiT: ParsableCommand {
                       ModelsCommand.self, BenchCommand.self, DatasetCommand.self, DebugCommand.self, GridCommand.self],
         defaultSubcommand: StudioCommand.self
     )
+
+    static func main() {
+        restartWithVectorBLASIfNeeded()
+        main(nil)
+    }
+
+    /// OpenBLAS reads its kernel family once, when the library loads, so a fallback to generic
+    /// kernels on a CPU it does not know (`BLASCore`) is corrected by starting again with
+    /// `OPENBLAS_CORETYPE` set. A user's own `OPENBLAS_CORETYPE` is left alone, which also ends the
+    /// restart after one round.
+    static func restartWithVectorBLASIfNeeded() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = BLASCore.recommendedCoreType() else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        let arguments = CommandLine.arguments
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
+        // Not restarted (no /proc): go on with the generic kernels, correct but slower.
+        unsetenv("OPENBLAS_CORETYPE")
+    }
 }
 
 /// Turns thrown errors into one line on stderr and a non-zero exit, never a trap. Messages quote

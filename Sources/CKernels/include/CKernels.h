@@ -14,4 +14,8 @@ void lidit_gelu_tanh(const float *x, float *y, size_t n);
 void lidit_silu_backward(const float *x, const float *dy, float *dx, size_t n, int accumulate);
 void lidit_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n, int accumulate);
 
+// What the CPU can run, for choosing an OpenBLAS kernel family when its dispatch falls back to a
+// generic one: 2 = AVX-512 (F, CD, BW, DQ, VL), 1 = AVX2 with FMA, 0 = neither (or not x86-64).
+int lidit_cpu_vector_level(void);
+
 #endif
