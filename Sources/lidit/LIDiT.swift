@@ -32,7 +32,11 @@ struct LIDiT: ParsableCommand {
         setenv("OPENBLAS_CORETYPE", core, 1)
         let arguments = CommandLine.arguments
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &argv)
+        // The binary's own path, not /proc/self/exe: the kernel names the new process after the
+        // path it was started from, and `ps`, `pgrep lidit` and `kill` scripts look for "lidit".
+        if let path = realpath("/proc/self/exe", nil) {
+            execv(path, &argv)
+        }
         // Not restarted (no /proc): go on with the generic kernels, correct but slower.
         unsetenv("OPENBLAS_CORETYPE")
     }
