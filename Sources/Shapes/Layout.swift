@@ -19,9 +19,9 @@ public struct SceneLayout: Sendable {
     public var readingOrder = false
     public var readingOrderGap = 0.05
     /// A scene of one kind only, several of it, puts each object in its own cell of a fixed
-    /// arrangement (`countCells`): two side by side, three as a triangle, four as a 2×2 grid. A
-    /// number word then has a layout of its own to bind to from the first step, where random
-    /// places leave the count to be settled late, when one more object still fits.
+    /// arrangement (`countCells`): two side by side, three in a row (a triangle when large), four as
+    /// a 2×2 grid. A number word then has a layout of its own to bind to from the first step, where
+    /// random places leave the count to be settled late, when one more object still fits.
     public var countGrid = false
 
     public init() {}
@@ -45,7 +45,8 @@ public struct SceneLayout: Sendable {
         // Constrained objects first: they are the hardest to place.
         let related = description.relation.map { [$0.subject, $0.object] } ?? []
         let order = pending.indices.sorted { (related.contains(pending[$0].group) ? 0 : 1, $0) < (related.contains(pending[$1].group) ? 0 : 1, $1) }
-        let cells = countGrid && description.groups.count == 1 ? Self.countCells(description.groups[0].count) : nil
+        let cells = countGrid && description.groups.count == 1
+            ? Self.countCells(description.groups[0].count, size: description.groups[0].size ?? .medium) : nil
 
         for _ in 0..<restarts {
             var placed: [Int: SceneObject] = [:]
@@ -79,15 +80,18 @@ public struct SceneLayout: Sendable {
     }
 
     /// Where each object's centroid may lie when `countGrid` lays out `count` objects of one kind
-    /// (nil: no arrangement for that count). Cells are disjoint and wide enough for a large shape
-    /// with the gap, so every arrangement is feasible at every size.
-    public static func countCells(_ count: Int) -> [CellRect]? {
+    /// and `size` (nil: no arrangement for that count). Cells are disjoint and leave room for the
+    /// widest shape of that size with the gap, so every arrangement is feasible. Three sit in a row
+    /// rather than a triangle wherever a row fits: a triangle shares two of the 2×2 grid's cells,
+    /// and a model taught it drew the fourth. Three large shapes do not fit across the canvas.
+    public static func countCells(_ count: Int, size: Size) -> [CellRect]? {
+        let left = CellRect(minX: 0, maxX: 0.42, minY: 0, maxY: 0.42), right = CellRect(minX: 0.58, maxX: 1, minY: 0, maxY: 0.42)
         switch count {
         case 2: return [CellRect(minX: 0, maxX: 0.42, minY: 0.3, maxY: 0.7), CellRect(minX: 0.58, maxX: 1, minY: 0.3, maxY: 0.7)]
-        case 3: return [CellRect(minX: 0, maxX: 0.42, minY: 0, maxY: 0.42), CellRect(minX: 0.58, maxX: 1, minY: 0, maxY: 0.42),
-                        CellRect(minX: 0.35, maxX: 0.65, minY: 0.58, maxY: 1)]
-        case 4: return [CellRect(minX: 0, maxX: 0.42, minY: 0, maxY: 0.42), CellRect(minX: 0.58, maxX: 1, minY: 0, maxY: 0.42),
-                        CellRect(minX: 0, maxX: 0.42, minY: 0.58, maxY: 1), CellRect(minX: 0.58, maxX: 1, minY: 0.58, maxY: 1)]
+        case 3 where size == .large: return [left, right, CellRect(minX: 0.35, maxX: 0.65, minY: 0.58, maxY: 1)]
+        case 3: return [CellRect(minX: 0, maxX: 0.22, minY: 0.35, maxY: 0.65), CellRect(minX: 0.42, maxX: 0.58, minY: 0.35, maxY: 0.65),
+                        CellRect(minX: 0.78, maxX: 1, minY: 0.35, maxY: 0.65)]
+        case 4: return [left, right, CellRect(minX: 0, maxX: 0.42, minY: 0.58, maxY: 1), CellRect(minX: 0.58, maxX: 1, minY: 0.58, maxY: 1)]
         default: return nil
         }
     }

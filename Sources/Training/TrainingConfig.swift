@@ -30,7 +30,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// groups (`SceneLayout.readingOrder`; absent: false, places drawn at random).
         public var readingOrder: Bool?
         /// Lay out scenes of one kind only (counting) one object per cell: two side by side, three
-        /// as a triangle, four as a 2×2 grid (`SceneLayout.countGrid`; absent: false).
+        /// in a row (a triangle when large), four as a 2×2 grid (`SceneLayout.countGrid`; absent: false).
         public var countGrid: Bool?
         /// A folder of PNG pictures with same-named .txt captions to train on instead of the
         /// shapes domain (then `captions` and `maxObjects` are unused).

@@ -122,10 +122,10 @@ final class SceneTests: XCTestCase {
         var rng = SplitMix64(seed: 21)
         var randomMisses = 0, checked = 0
         for count in 2...4 {
-            let cells = try XCTUnwrap(SceneLayout.countCells(count))
-            XCTAssertEqual(cells.count, count)
             for shape in ShapeKind.allCases {
                 for size in Size.allCases {
+                    let cells = try XCTUnwrap(SceneLayout.countCells(count, size: size))
+                    XCTAssertEqual(cells.count, count)
                     let description = SceneDescription(groups: [ObjectGroup(shape: shape, count: count, size: size)])
                     let scene = try grid.scene(for: description, using: &rng)
                     for (object, cell) in zip(scene.objects, cells) {
@@ -138,7 +138,12 @@ final class SceneTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(randomMisses, checked / 2)
-        XCTAssertNil(SceneLayout.countCells(1))
+        XCTAssertNil(SceneLayout.countCells(1, size: .medium))
+        // Three is a row of its own wherever a row fits: no cell shared with four's grid.
+        for size in [Size.small, .medium] {
+            let three = try XCTUnwrap(SceneLayout.countCells(3, size: size)), four = try XCTUnwrap(SceneLayout.countCells(4, size: size))
+            XCTAssertTrue(three.allSatisfy { !four.contains($0) }, "\(size)")
+        }
         // Two kinds: the cells do not apply, so the pair may sit in one half of the canvas.
         var sameHalf = 0
         for _ in 0..<200 {
