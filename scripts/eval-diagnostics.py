@@ -21,6 +21,9 @@ shape, how many have their own asked shape and how many the other object's: equa
 shape is chosen for the picture as a whole, not bound to the object's color.
 For relation prompts it prints how often the subject is on the asked side, per relation and split
 by whether every object's color is named (without a color an object is found by its shape alone).
+Per (color, shape) pair a prompt names, the pass rate of its prompts, split by whether the pair's
+size is named: on the held-out set this shows which unseen pairing fails and whether a size word
+rescues it.
 For a positional-bias probe report it also prints, per prompt length and place in the prompt, how
 often the object named there was drawn in its color (the probe's question without the shape test).
 """
@@ -114,6 +117,16 @@ def color_shape_binding(report):
     return total, own, other
 
 
+def pair_pass_rates(report):
+    """{(color, shape): {size named: (prompts, passed)}} over the prompts' colored objects."""
+    rates = defaultdict(lambda: {True: [0, 0], False: [0, 0]})
+    for case in report["cases"]:
+        for o in {(o["color"], o["shape"], o.get("size") is not None) for o in case["expected"] if o.get("color")}:
+            rates[o[:2]][o[2]][0] += 1
+            rates[o[:2]][o[2]][1] += bool(case["passed"])
+    return rates
+
+
 def relation_direction(report):
     """{relation: (cases where both the subject and the object were found, of those with the
     subject on the asked side along the relation's axis)}. An object is found by its asked shape
@@ -169,6 +182,12 @@ if __name__ == "__main__":
         for s, (_, _, instead) in recall.items():
             if instead:
                 print(f"  single {s} drawn as: " + ", ".join(f"{k} {v}" for k, v in instead.most_common()))
+    rates = pair_pass_rates(report)
+    if rates:
+        def share(n, k): return f"{k}/{n}" if n else "-"
+        worst = sorted(rates.items(), key=lambda kv: sum(v[1] for v in kv[1].values()) / sum(v[0] for v in kv[1].values()))
+        print("named (color, shape) pairs, worst first, passed with / without a size word: " + " · ".join(
+            f"{c} {s} {share(*r[True])} / {share(*r[False])}" for (c, s), r in worst[:8]))
     direction = relation_direction(report)
     if direction:
         n = sum(f for f, _ in direction.values())
