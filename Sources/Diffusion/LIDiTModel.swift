@@ -13,9 +13,12 @@ public struct TrainingBatch: Sendable {
     /// σ ∈ [0, 1] per sample.
     public var sigmas: [Float]
     public var text: RefinerInput
+    /// Rows whose pooled text vector the DiT does not see (empty: none); see `LIDiTNetwork.forward`.
+    public var pooledDropped: [Bool]
 
-    public init(batch: Int, images: [Float], noise: [Float], sigmas: [Float], text: RefinerInput) {
+    public init(batch: Int, images: [Float], noise: [Float], sigmas: [Float], text: RefinerInput, pooledDropped: [Bool] = []) {
         self.batch = batch; self.images = images; self.noise = noise; self.sigmas = sigmas; self.text = text
+        self.pooledDropped = pooledDropped
     }
 }
 
@@ -129,7 +132,7 @@ public final class LIDiTModel {
                 }
             }
         }
-        runNetworks(text: batch.text, batch: B, ws)
+        runNetworks(text: batch.text, batch: B, pooledDropped: batch.pooledDropped, ws)
         let out = ws.network.output
         let total = Float(B * n)
         var perSample = [Float](repeating: 0, count: B)
@@ -161,11 +164,11 @@ public final class LIDiTModel {
         return StepResult(loss: sum / Double(total), perSample: perSample)
     }
 
-    func runNetworks(text: RefinerInput, batch B: Int, _ ws: Workspace) {
+    func runNetworks(text: RefinerInput, batch B: Int, pooledDropped: [Bool] = [], _ ws: Workspace) {
         precondition(text.batch == B, "text batch \(text.batch) ≠ image batch \(B)")
         encoder.forward(parameters, text, sigmas: ws.sigmas, ws.encoder)
         network.forward(parameters, x: ws.noisy, sigmas: ws.sigmas, text: ws.encoder.y, textValid: ws.encoder.yMask,
-                        batch: B, textTokens: ws.encoder.yTokens, ws.network)
+                        batch: B, textTokens: ws.encoder.yTokens, pooledDropped: pooledDropped, ws.network)
     }
 
     /// Backward from ws.dOutput through the DiT and the refiners.

@@ -66,6 +66,7 @@ public final class LIDiTNetwork {
         var batch = 0, textTokens = 0
         var text: UnsafePointer<Float>?
         var textValid: UnsafePointer<UInt8>?
+        var pooledDropped: [Bool] = []
 
         init(_ net: LIDiTNetwork, batch B: Int, textTokens S: Int) {
             batchCapacity = B
@@ -98,12 +99,17 @@ public final class LIDiTNetwork {
     /// Runs the network on noisy images x [B, C, H, W] at noise levels σ [B] with text tokens `text`
     /// [B, textTokens, textWidth] and mask `textValid` [B, textTokens] (both must stay valid until
     /// `backward`). The prediction lands in `ws.output`.
+    /// `pooledDropped` (training only): rows whose pooled text vector is zeroed — as for a caption
+    /// dropped for guidance — while their text tokens stay, so that the objects must also come
+    /// through cross-attention.
     public func forward(_ p: ParameterStore, x: UnsafePointer<Float>, sigmas: UnsafePointer<Float>, text: UnsafePointer<Float>,
-                        textValid: UnsafePointer<UInt8>, batch B: Int, textTokens S: Int, _ ws: Workspace) {
+                        textValid: UnsafePointer<UInt8>, batch B: Int, textTokens S: Int, pooledDropped: [Bool] = [],
+                        _ ws: Workspace) {
         precondition(ws.fits(batch: B, textTokens: S), "DiT workspace too small for batch \(B), text \(S)")
+        precondition(pooledDropped.isEmpty || pooledDropped.count == B, "pooledDropped needs one flag per row")
         let (T, d) = (tokens, config.width)
         let rows = B * T
-        ws.batch = B; ws.textTokens = S; ws.text = text; ws.textValid = textValid
+        ws.batch = B; ws.textTokens = S; ws.text = text; ws.textValid = textValid; ws.pooledDropped = pooledDropped
         for b in 0..<B { ws.timesteps[b] = 1000 * sigmas[b] }
 
         patchify(x, batch: B, geometry: geometry, into: ws.patches)
@@ -114,6 +120,9 @@ public final class LIDiTNetwork {
         timeEmbedder.forward(p, timesteps: ws.timesteps, batch: B, ws.time, into: ws.c)
         if let textPool {
             maskedMeanForward(text, mask: textValid, batch: B, tokens: S, dim: textWidth, into: ws.pooled)
+            for (b, dropped) in pooledDropped.enumerated() where dropped {
+                (ws.pooled + b * textWidth).update(repeating: 0, count: textWidth)
+            }
             textPool.forward(p, ws.pooled, rows: B, ws.pool!, into: ws.yEmb)
             add(ws.c, ws.yEmb, into: ws.c, count: B * d)
         }
@@ -175,6 +184,9 @@ public final class LIDiTNetwork {
         if let textPool {
             textPool.backward(p, x: ws.pooled, dy: ws.dc, rows: B, ws.pool!, dx: dText == nil ? nil : ws.dPooled,
                               overwriteDx: true, scratch: ws.scratch.mlp)
+            for (b, dropped) in ws.pooledDropped.enumerated() where dropped {
+                (ws.dPooled + b * textWidth).update(repeating: 0, count: textWidth)
+            }
             if let dText { maskedMeanBackward(dOut: ws.dPooled, mask: textValid, batch: B, tokens: S, dim: textWidth, dx: dText) }
         }
     }

@@ -162,6 +162,13 @@ public final class Trainer {
         u.withUnsafeMutableBufferPointer { rng.fillUniform($0) }
         let sigmas = z.map { 1 / (1 + expf(-(config.timestepMean + config.timestepStd * $0))) }
         let drop = u.map { $0 < config.captionDropout }
+        // Drawn after everything else, so runs without it keep their batches bit for bit.
+        var pooledDropped: [Bool] = []
+        if let rate = config.pooledTextDropout, rate > 0 {
+            var v = [Float](repeating: 0, count: B)
+            v.withUnsafeMutableBufferPointer { rng.fillUniform($0) }
+            pooledDropped = v.map { $0 < rate }
+        }
         var branches: [RefinerBranchInput] = []
         for cache in caches {
             let samples: [[Float]] = indices.map { i in
@@ -172,7 +179,7 @@ public final class Trainer {
             branches.append(branchInput(samples, width: cache.width))
         }
         return TrainingBatch(batch: B, images: images, noise: noise, sigmas: sigmas,
-                             text: RefinerInput(batch: B, branches: branches, dropText: drop))
+                             text: RefinerInput(batch: B, branches: branches, dropText: drop), pooledDropped: pooledDropped)
     }
 
     // MARK: - loop

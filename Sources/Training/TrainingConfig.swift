@@ -84,6 +84,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var optimizer = Optimizer()
     public var batchSize: Int = 32
     public var captionDropout: Float = 0.1
+    /// Chance that a sample's pooled text vector is hidden from the DiT while its text tokens stay
+    /// (nil: never). The pooled vector is a bag of the prompt's words; without it the objects must
+    /// come through cross-attention, which can bind each to its own words.
+    public var pooledTextDropout: Float?
     /// Logit-normal timestep sampling (SD3): σ = sigmoid(mean + std·n).
     public var timestepMean: Float = 0
     public var timestepStd: Float = 1
@@ -129,6 +133,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard optimizer.totalSteps > 0, optimizer.warmupSteps >= 0 else { throw TrainingError("steps must be positive") }
         guard optimizer.learningRate > 0, optimizer.learningRate < 1 else { throw TrainingError("learning rate must be in (0, 1)") }
         guard (0...1).contains(captionDropout) else { throw TrainingError("caption dropout must be in [0, 1]") }
+        guard (0...1).contains(pooledTextDropout ?? 0) else { throw TrainingError("pooled text dropout must be in [0, 1]") }
+        guard pooledTextDropout == nil || model.pooledText else {
+            throw TrainingError("pooled text dropout needs a model with pooled text (model.pooledText)")
+        }
         guard (0..<1).contains(optimizer.emaDecay) else { throw TrainingError("EMA decay must be in [0, 1)") }
     }
 }

@@ -102,10 +102,11 @@ final class BlockGradientTests: XCTestCase {
     /// Patchify → embed + PE → t/pooled-text conditioning → blocks → final modulated LN + linear → unpatchify.
     func testDiTNetwork() {
         for depth in [0, 2] { ditNetworkCheck(depth: depth) }
+        ditNetworkCheck(depth: 2, pooledDropped: [true, false])
     }
 
     /// depth 0 isolates patchify, embedding, conditioning, final layer and unpatchify.
-    func ditNetworkCheck(depth: Int) {
+    func ditNetworkCheck(depth: Int, pooledDropped: [Bool] = []) {
         var cfg = tinyConfig()
         cfg.depth = depth
         let store = ParameterStore()
@@ -122,11 +123,12 @@ final class BlockGradientTests: XCTestCase {
         let textMask: [UInt8] = [1, 1, 0, 0, 0,  1, 1, 1, 1, 1]
         textMask.withUnsafeBufferPointer { tm in
             let loss = { () -> Double in
-                net.forward(store, x: x.p, sigmas: sig.p, text: text.p, textValid: tm.baseAddress!, batch: B, textTokens: S, ws)
+                net.forward(store, x: x.p, sigmas: sig.p, text: text.p, textValid: tm.baseAddress!, batch: B, textTokens: S,
+                            pooledDropped: pooledDropped, ws)
                 return GradientCheck.weightedSum(ws.output, r.p, count: B * n)
             }
             // x gets no gradient from the network's backward (inputs are data); check text and parameters.
-            checkGradients("DiT network depth \(depth)", store: store, inputs: [("text", text, dtext)], epsilon: 1e-2, samples: 150, lossFn: loss) {
+            checkGradients("DiT network depth \(depth), pooled dropped \(pooledDropped)", store: store, inputs: [("text", text, dtext)], epsilon: 1e-2, samples: 150, lossFn: loss) {
                 _ = loss()
                 net.backward(store, dOutput: r.p, ws, dText: dtext.p)
             }

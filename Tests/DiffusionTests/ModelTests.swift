@@ -197,6 +197,34 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(Array(out1[n...]), Array(out2[n...]))
     }
 
+    /// A dropped row's DiT sees its text tokens but not their pooled vector: text whose masked mean
+    /// is zero (two tokens v and −v) gives the same output dropped or not, any other text does not,
+    /// and the row beside it is untouched.
+    func testPooledTextDropoutHidesOnlyThePooledVector() {
+        let cfg = tinyConfig()
+        let store = ParameterStore()
+        let net = LIDiTNetwork(config: cfg, textWidth: 6, store: store)
+        store.finalize(seed: 1)
+        randomizeParameters(store, seed: 2)
+        let (B, S, D) = (2, 2, 6)
+        let n = cfg.geometry.pixelsPerImage
+        let ws = net.makeWorkspace(batch: B, textTokens: S)
+        let x = RandomGenerator(seed: 3).normals(count: B * n)
+        let sigmas: [Float] = [0.4, 0.7]
+        let mask = [UInt8](repeating: 1, count: B * S)
+        let v = RandomGenerator(seed: 4).normals(count: D)
+        let balanced = v + v.map { -$0 } + RandomGenerator(seed: 5).normals(count: S * D)
+        let generic = RandomGenerator(seed: 6).normals(count: B * S * D)
+        func output(_ text: [Float], _ dropped: [Bool]) -> [Float] {
+            net.forward(store, x: x, sigmas: sigmas, text: text, textValid: mask, batch: B, textTokens: S, pooledDropped: dropped, ws)
+            return Array(UnsafeBufferPointer(start: ws.output, count: B * n))
+        }
+        XCTAssertEqual(output(balanced, [true, false]), output(balanced, [false, false]))
+        let kept = output(generic, [false, false]), dropped = output(generic, [true, false])
+        XCTAssertNotEqual(Array(kept[0..<n]), Array(dropped[0..<n]))
+        XCTAssertEqual(Array(kept[n...]), Array(dropped[n...]))
+    }
+
     func testConfigCodable() throws {
         let cfg = LIDiTConfig.standard(instructionTokens: [30, 28])
         let data = try JSONEncoder().encode(cfg)

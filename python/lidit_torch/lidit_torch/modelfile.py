@@ -248,6 +248,9 @@ def optimizer_settings(training_cfg: dict) -> dict:
 
 
 def training_settings(training_cfg: dict) -> dict:
+    # A setting this trainer does not implement must not be ignored silently.
+    if training_cfg.get("pooledTextDropout"):
+        raise SystemExit("pooledTextDropout is not implemented by the PyTorch trainer; train this configuration with `lidit train`")
     t = dict(TRAINING_DEFAULTS)
     t.update({k: training_cfg[k] for k in TRAINING_DEFAULTS if k in training_cfg})
     return t

@@ -70,3 +70,10 @@ def test_written_model_file_reads_back_and_is_checked(tmp_path):
         f.write(serialize_safetensors([("weights", tensors["weights"])], meta))
     with pytest.raises(ValueError):
         ModelFile.read(bad_path)
+
+
+def test_settings_this_trainer_lacks_are_refused():
+    from lidit_torch.modelfile import training_settings
+    assert training_settings({"captionDropout": 0.2})["captionDropout"] == 0.2
+    with pytest.raises(SystemExit, match="pooledTextDropout"):
+        training_settings({"pooledTextDropout": 0.3})
