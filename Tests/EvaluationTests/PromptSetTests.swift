@@ -54,6 +54,45 @@ final class PromptSetTests: XCTestCase {
         }
     }
 
+    /// The two hand-written phrasing sets: every GenEval task well represented, each case shaped
+    /// as its task asks (GenEval's rules score only the fields, so a two-object case naming one
+    /// shape twice would pass with one shape drawn), no prompt twice, none from the main set, no
+    /// held-out pair; and a sample of cases drawn from their own fields passes (the layout can
+    /// place every count and relation they ask for).
+    func testPhrasingSetsAreBalancedAndWellFormed() throws {
+        let main = Set(try read("shapes-geneval.jsonl").map { $0.prompt.lowercased() })
+        for name in ["shapes-phrasing.jsonl", "shapes-phrasing-2.jsonl"] {
+            let cases = try read(name)
+            for task in BenchmarkTask.geneval {
+                XCTAssertGreaterThanOrEqual(cases.filter { $0.task == task }.count, 55, "\(name) \(task.rawValue)")
+            }
+            let prompts = cases.map { $0.prompt.lowercased() }
+            XCTAssertEqual(Set(prompts).count, prompts.count, "\(name) has duplicates")
+            XCTAssertTrue(main.isDisjoint(with: prompts), "\(name) repeats a main-set prompt")
+            for benchmarkCase in cases {
+                let groups = benchmarkCase.objects, what = "\(name): \(benchmarkCase.prompt)"
+                let colors = groups.compactMap(\.color)
+                for group in groups {
+                    if let color = group.color { XCTAssertFalse(HeldOut.contains(color: color, shape: group.shape), what) }
+                }
+                XCTAssertEqual(Set(groups.map(\.shape)).count, groups.count, "one shape named twice: \(what)")
+                XCTAssertEqual(Set(colors).count, colors.count, "one color named twice: \(what)")
+                switch benchmarkCase.task {
+                case .singleObject: XCTAssertTrue(groups.count == 1 && groups[0].count == 1 && colors.isEmpty, what)
+                case .twoObject: XCTAssertTrue(groups.count == 2 && colors.isEmpty && benchmarkCase.relation == nil, what)
+                case .counting: XCTAssertTrue(groups.count == 1 && (2...4).contains(groups[0].count), what)
+                case .colors: XCTAssertTrue(groups.count == 1 && colors.count == 1, what)
+                case .position: XCTAssertTrue(groups.count == 2 && benchmarkCase.relation != nil && colors.count != 1, what)
+                case .colorAttribute: XCTAssertTrue(groups.count == 2 && colors.count == 2 && benchmarkCase.relation == nil, what)
+                default: XCTFail("not a GenEval task: \(what)")
+                }
+            }
+            let sample = cases.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+            let report = try Benchmark(seeds: [0]).run(sample, generator: GroundTruthGenerator())
+            XCTAssertEqual(report.overall, 1, name)
+        }
+    }
+
     func testGeneratorIsDeterministic() {
         XCTAssertEqual(PromptSets.geneval(perTask: 20), PromptSets.geneval(perTask: 20))
         XCTAssertEqual(PromptSets.positionalBias(count: 20), PromptSets.positionalBias(count: 20))
