@@ -10,14 +10,22 @@ import numpy as np
 
 
 def read(path):
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        size = struct.unpack("<Q", data[:8])[0]
+        if not 2 <= size <= len(data) - 8:
+            raise ValueError("header size out of range")
+        header = json.loads(data[8:8 + size])
+        data = data[8 + size:]
+    except (OSError, ValueError, struct.error) as error:
+        sys.exit(f"{path}: not a readable safetensors file ({error})")
     meta = header.pop("__metadata__", {})
     if list(header) != ["weights"] or header["weights"]["dtype"] != "F16":
         sys.exit(f"{path}: not an LI-DiT model file (one F16 tensor named weights)")
     start, end = header["weights"]["data_offsets"]
+    if end > len(data) or (end - start) != 2 * header["weights"]["shape"][0]:
+        sys.exit(f"{path}: truncated weights")
     return meta, np.frombuffer(data[start:end], dtype=np.float16)
 
 
