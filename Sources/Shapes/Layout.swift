@@ -18,6 +18,14 @@ public struct SceneLayout: Sendable {
     /// the model a symmetric choice it resolves by drawing one shape twice.
     public var readingOrder = false
     public var readingOrderGap = 0.05
+    /// With reading order, how far apart the first and last groups' centroids lie at least (nil:
+    /// only `readingOrderGap` between neighbours): neighbours are then `spread / (groups − 1)`
+    /// apart. A gap of 0.05 lets two groups sit nearly one above the other, where the noise often
+    /// puts two blobs on the same half; the model then gives both that half's shape (one shape drawn
+    /// twice). A wide spread gives each shape word a half of its own. A scene that cannot spread
+    /// (several large objects in one group) is laid out with the plain gap after a tenth of the
+    /// restarts.
+    public var readingOrderSpread: Double?
     /// A scene of one kind only, several of it, puts each object in its own cell of a fixed
     /// arrangement (`countCells`): two side by side, three in a row (a triangle when large), four as
     /// a 2×2 grid. A number word then has a layout of its own to bind to from the first step, where
@@ -48,7 +56,8 @@ public struct SceneLayout: Sendable {
         let cells = countGrid && description.groups.count == 1
             ? Self.countCells(description.groups[0].count, size: description.groups[0].size ?? .medium) : nil
 
-        for _ in 0..<restarts {
+        for restart in 0..<restarts {
+            let spread = restart < restarts / 10
             var placed: [Int: SceneObject] = [:]
             var failed = false
             for index in order {
@@ -66,7 +75,8 @@ public struct SceneLayout: Sendable {
                     guard loX < hiX, loY < hiY else { break }
                     object.x = rng.double(in: loX...hiX)
                     object.y = rng.double(in: loY...hiY)
-                    if fits(object, group: pending[index].group, placed: placed, pending: pending, relation: description.relation) {
+                    if fits(object, group: pending[index].group, placed: placed, pending: pending, relation: description.relation,
+                            spread: spread) {
                         found = true
                         break
                     }
@@ -103,7 +113,7 @@ public struct SceneLayout: Sendable {
     }
 
     private func fits(_ object: SceneObject, group: Int, placed: [Int: SceneObject],
-                      pending: [(group: Int, object: SceneObject)], relation: GroupRelation?) -> Bool {
+                      pending: [(group: Int, object: SceneObject)], relation: GroupRelation?, spread: Bool) -> Bool {
         let box = object.box
         for (index, other) in placed {
             let otherBox = other.box
@@ -112,7 +122,7 @@ public struct SceneLayout: Sendable {
             guard let relation else {
                 if readingOrder && otherGroup != group {
                     let (left, right) = otherGroup < group ? (otherBox, box) : (box, otherBox)
-                    if right.centerX - left.centerX < readingOrderGap { return false }
+                    if right.centerX - left.centerX < neighbourGap(groups: pending.last!.group + 1, spread: spread) { return false }
                 }
                 continue
             }
@@ -126,6 +136,12 @@ public struct SceneLayout: Sendable {
             }
         }
         return true
+    }
+
+    /// The least distance between the centroids of neighbouring groups in reading order.
+    func neighbourGap(groups: Int, spread: Bool) -> Double {
+        guard spread, let readingOrderSpread, groups > 1 else { return readingOrderGap }
+        return max(readingOrderGap, readingOrderSpread / Double(groups - 1))
     }
 
     private func pickColor(for shape: ShapeKind, policy: CombinationPolicy, using rng: inout SplitMix64) -> PaletteColor {

@@ -25,9 +25,11 @@ public struct ShapesDataset: Sendable {
 
     public init(captions count: Int, seed: UInt64, imageSize: Int, maxObjects: Int = 4, relationShare: Double? = nil,
                 relations: Set<Relation>? = nil, grammar style: CaptionGrammar.Style = .original, colorRate: Double? = nil,
-                compositions: Compositions? = nil, readingOrder: Bool = false, countGrid: Bool = false) {
+                compositions: Compositions? = nil, readingOrder: Bool = false, readingOrderSpread: Double? = nil,
+                countGrid: Bool = false) {
         var layout = SceneLayout()
         layout.readingOrder = readingOrder
+        layout.readingOrderSpread = readingOrderSpread
         layout.countGrid = countGrid
         self.layout = layout
         var sampler = SceneSampler(policy: .training)
@@ -67,7 +69,8 @@ public struct ShapesDataset: Sendable {
         self.init(captions: data.captions, seed: data.seed, imageSize: imageSize, maxObjects: data.maxObjects,
                   relationShare: data.relationShare, relations: data.relations.map(Set.init),
                   grammar: data.grammar ?? .original, colorRate: data.colorRate, compositions: data.compositions,
-                  readingOrder: data.readingOrder ?? false, countGrid: data.countGrid ?? false)
+                  readingOrder: data.readingOrder ?? false, readingOrderSpread: data.readingOrderSpread,
+                  countGrid: data.countGrid ?? false)
     }
 
     /// Uniform over the pool, or, with a relation share, first a coin with that bias chooses

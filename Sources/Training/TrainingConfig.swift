@@ -29,6 +29,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// Lay out captions without a stated relation left to right in the order they name the
         /// groups (`SceneLayout.readingOrder`; absent: false, places drawn at random).
         public var readingOrder: Bool?
+        /// With reading order, the least distance across the canvas between the first and the last
+        /// group's centroids (`SceneLayout.readingOrderSpread`; absent: neighbours 0.05 apart).
+        public var readingOrderSpread: Double?
         /// Lay out scenes of one kind only (counting) one object per cell: two side by side, three
         /// in a row (a triangle when large), four as a 2×2 grid (`SceneLayout.countGrid`; absent: false).
         public var countGrid: Bool?
@@ -53,6 +56,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             }
             if let rate = colorRate, !(0...1).contains(rate) {
                 throw TrainingError("color rate must be in [0, 1]")
+            }
+            if let spread = readingOrderSpread {
+                guard readingOrder == true else { throw TrainingError("readingOrderSpread needs readingOrder") }
+                guard (0...0.4).contains(spread) else { throw TrainingError("readingOrderSpread must be in [0, 0.4] (got \(spread))") }
             }
             if let problem = compositions?.problem { throw TrainingError(problem) }
             guard (1...1_000_000).contains(captions) else { throw TrainingError("caption pool must be 1...1000000") }

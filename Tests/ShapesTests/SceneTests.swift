@@ -113,6 +113,46 @@ final class SceneTests: XCTestCase {
         XCTAssertGreaterThan(randomOutOfOrder, checked / 4)
     }
 
+    /// A reading-order spread puts the first and last groups that far apart across the canvas in
+    /// nearly every scene the training sampler draws, and every pair of single objects, while no
+    /// scene becomes infeasible (those that cannot spread keep the plain gap); the plain reading
+    /// order leaves most pairs closer than that.
+    func testReadingOrderSpreadSeparatesTheGroups() throws {
+        var sampler = SceneSampler(policy: .training)
+        sampler.maxObjects = 4
+        var spread = SceneLayout(), plain = SceneLayout()
+        spread.readingOrder = true; plain.readingOrder = true
+        spread.readingOrderSpread = 0.3
+        var rng = SplitMix64(seed: 33)
+        var checked = 0, spreadOut = 0, pairs = 0, plainClose = 0
+        for _ in 0..<1500 {
+            let description = sampler.description(using: &rng)
+            let groups = description.groups.count
+            guard groups > 1, description.relation == nil else { continue }
+            let scene = try spread.scene(for: description, policy: .training, using: &rng)
+            let loose = try plain.scene(for: description, policy: .training, using: &rng)
+            let starts = description.groups.indices.map { g in description.groups[..<g].reduce(0) { $0 + $1.count } }
+            func xs(_ s: SceneSpec, _ g: Int) -> [Double] {
+                s.objects[starts[g]..<starts[g] + description.groups[g].count].map(\.box.centerX)
+            }
+            checked += 1
+            for g in 1..<groups {
+                XCTAssertGreaterThanOrEqual(xs(scene, g).min()! - xs(scene, g - 1).max()!, spread.readingOrderGap - 1e-9)
+            }
+            let spreadHere = (1..<groups).allSatisfy { xs(scene, $0).min()! - xs(scene, $0 - 1).max()! >= 0.3 / Double(groups - 1) - 1e-9 }
+            if spreadHere { spreadOut += 1 }
+            if description.objectCount == 2 {
+                pairs += 1
+                XCTAssertTrue(spreadHere, "a pair of single objects was not spread: \(description)")
+                if xs(loose, 1)[0] - xs(loose, 0)[0] < 0.3 { plainClose += 1 }
+            }
+        }
+        XCTAssertGreaterThan(checked, 200)
+        XCTAssertGreaterThan(pairs, 50)
+        XCTAssertGreaterThan(Double(spreadOut), 0.9 * Double(checked))
+        XCTAssertGreaterThan(plainClose, pairs / 3)
+    }
+
     /// With the count grid, every object of a one-kind scene of two to four lies in its own cell of
     /// the count's arrangement, at every size and shape (so no arrangement is infeasible), and
     /// scenes of several kinds are laid out as before; a random layout misses the cells often.
