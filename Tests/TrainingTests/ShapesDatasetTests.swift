@@ -32,6 +32,32 @@ final class ShapesDatasetTests: XCTestCase {
     /// Data must never be the bottleneck of training (~30 samples/s here). The rate is printed,
     /// not asserted: a timing on a shared machine says more about the machine than the code (the
     /// trainer's log shows the data share).
+    /// `readingOrderSpread` is refused without reading order or outside [0, 0.4], and reaches the
+    /// pool's layout: the same captions (so the cached features stay valid), other pictures.
+    func testReadingOrderSpreadIsCheckedAndReachesTheLayout() throws {
+        var config = TrainingConfig.standard()
+        config.data.readingOrderSpread = 0.3
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual("\($0)", "readingOrderSpread needs readingOrder") }
+        config.data.readingOrder = true
+        XCTAssertNoThrow(try config.validate())
+        config.data.readingOrderSpread = 0.5
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual("\($0)", "readingOrderSpread must be in [0, 0.4] (got 0.5)") }
+
+        var data = TrainingConfig.Data()
+        data.captions = 200; data.readingOrder = true
+        let plain = ShapesDataset(data, imageSize: 32)
+        data.readingOrderSpread = 0.3
+        let spread = ShapesDataset(data, imageSize: 32)
+        XCTAssertEqual(plain.captions, spread.captions)
+        let pairs = plain.descriptions.indices.filter { plain.descriptions[$0].groups.count == 2 && plain.descriptions[$0].relation == nil }
+        XCTAssertFalse(pairs.isEmpty)
+        let differ = pairs.filter { plain.image(index: $0, step: 3, slot: 0) != spread.image(index: $0, step: 3, slot: 0) }
+        XCTAssertEqual(spread.layout.readingOrderSpread, 0.3)
+        XCTAssertNil(plain.layout.readingOrderSpread)
+        // Pictures whose plain layout already spreads the pair are drawn the same.
+        XCTAssertGreaterThan(differ.count, pairs.count / 4)
+    }
+
     func testPicturesPerSecond() throws {
         #if DEBUG
         throw XCTSkip("a throughput figure only means something in a release build")
