@@ -28,6 +28,11 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
     public var qkNorm: Bool = true
     /// Add an MLP of the masked mean of Y to the timestep embedding for the adaLN conditioning.
     public var pooledText: Bool = true
+    /// At sampling, the pooled text vector is multiplied by this (nil: 1; training always sees 1).
+    /// A model trained with pooled text dropout can draw from the text tokens alone; a softer bag
+    /// of words lets each object's own words say its shape, which binds color–shape pairs that
+    /// training never showed (docs/experiment-log.md, thirteenth session).
+    public var pooledTextScale: Float?
     public var prediction: Prediction = .cleanImage
     public var loss: LossSpace = .velocity
     /// JiT's t_eps: the σ below which the velocity loss of a clean-image model stops growing as 1/σ².
@@ -60,8 +65,8 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case imageSize, channels, patch, width, depth, heads, mlpRatio, activation, qkNorm, pooledText, prediction, loss
-        case minimumSigma, refiner
+        case imageSize, channels, patch, width, depth, heads, mlpRatio, activation, qkNorm, pooledText, pooledTextScale
+        case prediction, loss, minimumSigma, refiner
     }
 
     /// Missing keys take the defaults, so older configs keep loading.
@@ -78,6 +83,7 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
         activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .geluTanh
         qkNorm = try c.decodeIfPresent(Bool.self, forKey: .qkNorm) ?? true
         pooledText = try c.decodeIfPresent(Bool.self, forKey: .pooledText) ?? true
+        pooledTextScale = try c.decodeIfPresent(Float.self, forKey: .pooledTextScale)
         prediction = try c.decodeIfPresent(Prediction.self, forKey: .prediction) ?? .cleanImage
         loss = try c.decodeIfPresent(LossSpace.self, forKey: .loss) ?? .velocity
         minimumSigma = try c.decodeIfPresent(Float.self, forKey: .minimumSigma) ?? 0.05
@@ -115,6 +121,10 @@ public struct LIDiTConfig: Codable, Equatable, Sendable {
             }
         }
         if !(minimumSigma.isFinite && minimumSigma >= 0 && minimumSigma < 1) { return "minimumSigma must be in [0, 1) (got \(minimumSigma))" }
+        if let s = pooledTextScale {
+            if !(s.isFinite && s >= 0 && s <= 1) { return "pooledTextScale must be in [0, 1] (got \(s))" }
+            if !pooledText { return "pooledTextScale needs a model with pooled text (pooledText)" }
+        }
         if patch > imageSize { return "patch \(patch) is larger than imageSize \(imageSize)" }
         if imageSize % patch != 0 { return "image size \(imageSize) is not a multiple of patch \(patch)" }
         let tokens = (imageSize / patch) * (imageSize / patch)

@@ -164,11 +164,12 @@ public final class LIDiTModel {
         return StepResult(loss: sum / Double(total), perSample: perSample)
     }
 
-    func runNetworks(text: RefinerInput, batch B: Int, pooledDropped: [Bool] = [], _ ws: Workspace) {
+    func runNetworks(text: RefinerInput, batch B: Int, pooledDropped: [Bool] = [], pooledTextScale: Float = 1, _ ws: Workspace) {
         precondition(text.batch == B, "text batch \(text.batch) ≠ image batch \(B)")
         encoder.forward(parameters, text, sigmas: ws.sigmas, ws.encoder)
         network.forward(parameters, x: ws.noisy, sigmas: ws.sigmas, text: ws.encoder.y, textValid: ws.encoder.yMask,
-                        batch: B, textTokens: ws.encoder.yTokens, pooledDropped: pooledDropped, ws.network)
+                        batch: B, textTokens: ws.encoder.yTokens, pooledDropped: pooledDropped, pooledTextScale: pooledTextScale,
+                        ws.network)
     }
 
     /// Backward from ws.dOutput through the DiT and the refiners.
@@ -216,7 +217,7 @@ public final class LIDiTModel {
                     let ws = workspaces[r]
                     ws.sigmas[0] = sigmas[r]
                     ws.noisy.update(from: x + r * n, count: n)
-                    runNetworks(text: text.row(r), batch: 1, ws)
+                    runNetworks(text: text.row(r), batch: 1, pooledTextScale: config.pooledTextScale ?? 1, ws)
                     (o + r * n).update(from: ws.network.output, count: n)
                 }
             }

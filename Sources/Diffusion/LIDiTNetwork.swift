@@ -101,10 +101,11 @@ public final class LIDiTNetwork {
     /// `backward`). The prediction lands in `ws.output`.
     /// `pooledDropped` (training only): rows whose pooled text vector is zeroed — as for a caption
     /// dropped for guidance — while their text tokens stay, so that the objects must also come
-    /// through cross-attention.
+    /// through cross-attention. `pooledTextScale` (sampling only; see `LIDiTConfig.pooledTextScale`)
+    /// multiplies every row's pooled vector; `backward` assumes 1.
     public func forward(_ p: ParameterStore, x: UnsafePointer<Float>, sigmas: UnsafePointer<Float>, text: UnsafePointer<Float>,
                         textValid: UnsafePointer<UInt8>, batch B: Int, textTokens S: Int, pooledDropped: [Bool] = [],
-                        _ ws: Workspace) {
+                        pooledTextScale: Float = 1, _ ws: Workspace) {
         precondition(ws.fits(batch: B, textTokens: S), "DiT workspace too small for batch \(B), text \(S)")
         precondition(pooledDropped.isEmpty || pooledDropped.count == B, "pooledDropped needs one flag per row")
         let (T, d) = (tokens, config.width)
@@ -123,6 +124,7 @@ public final class LIDiTNetwork {
             for (b, dropped) in pooledDropped.enumerated() where dropped {
                 (ws.pooled + b * textWidth).update(repeating: 0, count: textWidth)
             }
+            if pooledTextScale != 1 { scale(ws.pooled, by: pooledTextScale, into: ws.pooled, count: B * textWidth) }
             textPool.forward(p, ws.pooled, rows: B, ws.pool!, into: ws.yEmb)
             add(ws.c, ws.yEmb, into: ws.c, count: B * d)
         }

@@ -225,6 +225,47 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(Array(kept[n...]), Array(dropped[n...]))
     }
 
+    /// The pooled text scale acts at sampling only: at 0 a sample is what a row with its pooled
+    /// vector dropped gives, at 0.5 something else again, and the training loss never sees it.
+    func testPooledTextScaleActsAtSamplingOnly() {
+        var soft = tinyConfig(), off = tinyConfig()
+        soft.pooledTextScale = 0.5
+        off.pooledTextScale = 0
+        let models = [tinyConfig(), soft, off].map { LIDiTModel(config: $0, seed: 3) }
+        for m in models { randomizeParameters(m.parameters, seed: 4) }
+        let batch = randomTrainingBatch(for: models[0], batch: 2, textTokens: [5, 6], seed: 11)
+        let n = models[0].geometry.pixelsPerImage
+        let outs = models.map { $0.predict(noisy: batch.images, sigmas: batch.sigmas, text: batch.text) }
+        XCTAssertNotEqual(outs[0], outs[1])
+        XCTAssertNotEqual(outs[1], outs[2])
+        XCTAssertNotEqual(outs[0], outs[2])
+
+        let ws = models[0].workspace(batch: 1, textTokens: [5, 6])
+        ws.sigmas[0] = batch.sigmas[1]
+        batch.images.withUnsafeBufferPointer { ws.noisy.update(from: $0.baseAddress! + n, count: n) }
+        models[0].runNetworks(text: batch.text.row(1), batch: 1, pooledDropped: [true], ws)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: ws.network.output, count: n)), Array(outs[2][n...]))
+
+        XCTAssertEqual(models[0].loss(batch).loss, models[1].loss(batch).loss)
+        XCTAssertEqual(models[0].loss(batch).loss, models[2].loss(batch).loss)
+    }
+
+    func testPooledTextScaleIsOptionalAndChecked() throws {
+        let json = String(decoding: try JSONEncoder().encode(tinyConfig()), as: UTF8.self)
+        XCTAssertFalse(json.contains("pooledTextScale"), "a model without the setting writes no key")
+        let text = #"{"refiner": {"branches": [{"name": "smollm2", "width": 576, "instructionTokens": 3}]}, "pooledTextScale": 0.5}"#
+        var cfg = try JSONDecoder().decode(LIDiTConfig.self, from: Data(text.utf8))
+        XCTAssertEqual(cfg.pooledTextScale, 0.5)
+        XCTAssertNil(cfg.validate())
+        cfg.pooledTextScale = 1.5
+        XCTAssertEqual(cfg.validate(), "pooledTextScale must be in [0, 1] (got 1.5)")
+        cfg.pooledTextScale = .nan
+        XCTAssertNotNil(cfg.validate())
+        cfg.pooledTextScale = 0.5
+        cfg.pooledText = false
+        XCTAssertEqual(cfg.validate(), "pooledTextScale needs a model with pooled text (pooledText)")
+    }
+
     func testConfigCodable() throws {
         let cfg = LIDiTConfig.standard(instructionTokens: [30, 28])
         let data = try JSONEncoder().encode(cfg)
