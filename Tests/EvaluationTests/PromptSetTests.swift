@@ -54,14 +54,14 @@ final class PromptSetTests: XCTestCase {
         }
     }
 
-    /// The two hand-written phrasing sets: every GenEval task well represented, each case shaped
+    /// The three hand-written phrasing sets: every GenEval task well represented, each case shaped
     /// as its task asks (GenEval's rules score only the fields, so a two-object case naming one
     /// shape twice would pass with one shape drawn), no prompt twice, none from the main set, no
     /// held-out pair; and a sample of cases drawn from their own fields passes (the layout can
     /// place every count and relation they ask for).
     func testPhrasingSetsAreBalancedAndWellFormed() throws {
         let main = Set(try read("shapes-geneval.jsonl").map { $0.prompt.lowercased() })
-        for name in ["shapes-phrasing.jsonl", "shapes-phrasing-2.jsonl"] {
+        for name in ["shapes-phrasing.jsonl", "shapes-phrasing-2.jsonl", "shapes-phrasing-3.jsonl"] {
             let cases = try read(name)
             for task in BenchmarkTask.geneval {
                 XCTAssertGreaterThanOrEqual(cases.filter { $0.task == task }.count, 55, "\(name) \(task.rawValue)")
