@@ -20,6 +20,11 @@ public struct CaptionGrammar: Sendable {
         /// `WidePhrasing`: many more ways of saying numbers, colors, sizes, joins, relations and
         /// requests, a quarter of them the original grammar's.
         case wide
+        /// `wide`, with more ways of saying where things are and fewer of the original grammar's
+        /// captions: compass words as often as other words, possessives ("on the star's left"),
+        /// orders ("from left to right: …"), labels ("left: …; right: …"), the outermost ("the
+        /// circle being the leftmost") and places said across sentences ("… Higher up, a cross.").
+        case wider
     }
 
     public var style: Style
@@ -30,6 +35,7 @@ public struct CaptionGrammar: Sendable {
         switch style {
         case .original: originalCaption(for: description, using: &rng)
         case .wide: WidePhrasing(original: CaptionGrammar()).caption(for: description, using: &rng)
+        case .wider: WidePhrasing(original: CaptionGrammar(), widerPlaces: true).caption(for: description, using: &rng)
         }
     }
 

@@ -15,9 +15,13 @@ import Foundation
 /// "beside" join two things without placing them and are used only without a relation).
 struct WidePhrasing: Sendable {
     let original: CaptionGrammar
+    /// The `wider` style: `PlaceForm`s for half the relation captions, compass words five times as
+    /// often, and the original grammar for 15% of captions instead of 25%. Off, the captions are
+    /// exactly the `wide` style's (its pools and their cached features stay valid).
+    var widerPlaces = false
 
     func caption(for description: SceneDescription, using rng: inout SplitMix64) -> String {
-        if rng.chance(0.25) { return original.caption(for: description, using: &rng) }
+        if rng.chance(widerPlaces ? 0.15 : 0.25) { return original.caption(for: description, using: &rng) }
         var text: String
         if let relation = description.relation {
             text = relationCaption(relation, in: description, using: &rng)
@@ -212,8 +216,19 @@ struct WidePhrasing: Sendable {
                  ("near the bottom", "near the top"), ("in the lower part", "in the upper part")],
     ]
 
+    /// The compass words the `wider` style adds to `relationPhrases`: the LLMs barely tell west
+    /// from east, so the DiT must learn them from their own captions.
+    static let compassPhrases: [Relation: [(String, Double)]] = [
+        .leftOf: [("west of", 0.1), ("to the west of", 0.06), ("on the west side of", 0.03)],
+        .rightOf: [("east of", 0.1), ("to the east of", 0.06), ("on the east side of", 0.03)],
+        .above: [("north of", 0.1), ("to the north of", 0.06), ("on the north side of", 0.02)],
+        .below: [("south of", 0.1), ("to the south of", 0.06), ("on the south side of", 0.02)],
+    ]
+
+    static let widerRelationPhrases = relationPhrases.merging(compassPhrases) { $0 + $1 }
+
     private func relationPhrase(_ relation: Relation, using rng: inout SplitMix64) -> String {
-        rng.pick(weighted: Self.relationPhrases[relation]!)
+        rng.pick(weighted: (widerPlaces ? Self.widerRelationPhrases : Self.relationPhrases)[relation]!)
     }
 
     /// "is", "sits", "is placed" …, agreeing with the group.
@@ -232,6 +247,7 @@ struct WidePhrasing: Sendable {
 
     private func relationCaption(_ relation: GroupRelation, in description: SceneDescription,
                                  using rng: inout SplitMix64) -> String {
+        if widerPlaces, rng.chance(0.5) { return placeCaption(relation, in: description, using: &rng) }
         // Either way round: "A left of B" or "B right of A"; `first` is the group named first.
         var (s, o, rel) = (relation.subject, relation.object, relation.relation)
         if rng.chance(0.4) { (s, o, rel) = (o, s, rel.inverse) }
@@ -301,5 +317,131 @@ struct WidePhrasing: Sendable {
             let head = frame(both, firstGroup: nil, using: &rng)
             return head + separator + (separator == ". " ? capitalized(placing) : placing)
         }
+    }
+}
+
+// MARK: the wider style's places
+
+extension WidePhrasing {
+    /// Ways of placing two things that `relationCaption` does not know, for the `wider` style.
+    enum PlaceForm: CaseIterable { case possessive, order, labels, outermost, adverb }
+
+    /// "a star on the heart's left", "from left to right: a star, then a heart", "left: a star;
+    /// right: a heart", "a star and a heart, the star being the leftmost", "A heart. To the left, a star."
+    func placeCaption(_ relation: GroupRelation, in description: SceneDescription,
+                      using rng: inout SplitMix64) -> String {
+        var (s, o, rel) = (relation.subject, relation.object, relation.relation)
+        if rng.chance(0.4) { (s, o, rel) = (o, s, rel.inverse) }
+        var forms: [(PlaceForm, Double)] = [(.adverb, 0.18)]
+        // An order, sides or "the leftmost" would say where a third group is too.
+        if description.groups.count == 2 { forms += [(.order, 0.22), (.labels, 0.18), (.outermost, 0.22)] }
+        // "the hearts' left" reads badly, and "the heart's top" is not how people place things.
+        if [.leftOf, .rightOf].contains(rel), description.groups[o].count == 1 { forms.append((.possessive, 0.35)) }
+        var text: String
+        switch rng.pick(weighted: forms) {
+        case .possessive: text = possessiveCaption(description.groups[s], rel, description.groups[o], using: &rng)
+        case .order: text = orderCaption(description.groups[s], rel, description.groups[o], using: &rng)
+        case .labels: text = labelsCaption(description.groups[s], rel, description.groups[o], using: &rng)
+        case .outermost: text = outermostCaption(description.groups[s], rel, description.groups[o], using: &rng)
+        case .adverb: text = adverbCaption(description.groups[s], rel, description.groups[o], using: &rng)
+        }
+        let others = description.groups.indices.filter { $0 != relation.subject && $0 != relation.object }
+        if !others.isEmpty {
+            text += rng.pick([", ", "; ", ". Also "]) + list(others.map { nounPhrase(description.groups[$0], using: &rng) }, using: &rng)
+        }
+        return text
+    }
+
+    private func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
+
+    /// "a blue star on the green heart's left", "to the big square's right-hand side sits a ring"
+    private func possessiveCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
+                                   using rng: inout SplitMix64) -> String {
+        let side = rel == .leftOf ? "left" : "right"
+        let words = [object.size.map { sizeWord($0, using: &rng) }, object.color?.rawValue, object.shape.rawValue]
+        let owner = "the " + words.compactMap { $0 }.joined(separator: " ") + "'s"
+        let place = rng.pick(weighted: [("to \(owner) \(side)", 0.35), ("on \(owner) \(side)", 0.3), ("on \(owner) \(side) side", 0.15),
+                                        ("at \(owner) \(side)", 0.1), ("on \(owner) \(side)-hand side", 0.1)])
+        let phrase = nounPhrase(subject, using: &rng)
+        switch rng.pick(weighted: [(0, 0.5), (1, 0.3), (2, 0.2)]) {
+        case 1: return "\(phrase) \(verb(plural: subject.count > 1, using: &rng)) \(place)"
+        case 2: return capitalized(place) + rng.pick([", ", ": ", " there \(subject.count > 1 ? "are" : "is") "]) + phrase
+        default: return frame("\(phrase) \(place)", firstGroup: subject, using: &rng)
+        }
+    }
+
+    /// The two named in the order they stand: "from left to right: a star, then a heart".
+    private func orderCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
+                              using rng: inout SplitMix64) -> String {
+        // `first` is on the left (or on top) of `second`.
+        let (first, second) = [.leftOf, .above].contains(rel) ? (subject, object) : (object, subject)
+        let a = nounPhrase(first, using: &rng), b = nounPhrase(second, using: &rng)
+        let horizontal = [.leftOf, .rightOf].contains(rel)
+        let (forward, backward) = horizontal ? ("left to right", "right to left") : ("top to bottom", "bottom to top")
+        let body = rng.pick(weighted: [
+            ("from \(forward): \(a), then \(b)", 0.25), ("\(forward): \(a), \(b)", 0.15), ("from \(forward), \(a) and \(b)", 0.1),
+            ("from \(backward): \(b), then \(a)", 0.15), ("\(backward): \(b), \(a)", 0.1), ("in order from \(forward): \(a) and \(b)", 0.08),
+            ("\(a), then \(b), from \(forward)", 0.1), ("\(forward) we have \(a) and then \(b)", 0.07),
+        ])
+        return rng.chance(0.3) ? frame(body, firstGroup: nil, using: &rng) : body
+    }
+
+    /// Each side of the picture labelled: "left: a star; right: a heart".
+    private func labelsCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
+                               using rng: inout SplitMix64) -> String {
+        let labels: [(mine: String, theirs: String)] = switch rel {
+        case .leftOf: [("left", "right"), ("on the left", "on the right"), ("left side", "right side"), ("west", "east")]
+        case .rightOf: [("right", "left"), ("on the right", "on the left"), ("right side", "left side"), ("east", "west")]
+        case .above: [("top", "bottom"), ("upper half", "lower half"), ("up top", "down below"), ("north", "south")]
+        case .below: [("bottom", "top"), ("lower half", "upper half"), ("down below", "up top"), ("south", "north")]
+        }
+        let (mine, theirs) = rng.pick(labels)
+        let halves = ["\(mine): \(nounPhrase(subject, using: &rng))", "\(theirs): \(nounPhrase(object, using: &rng))"]
+        let separator = rng.pick(weighted: [("; ", 0.4), (", ", 0.3), (". ", 0.2), (" / ", 0.1)])
+        let ordered = rng.chance(0.6) ? halves : halves.reversed()
+        return ordered.map { separator == ". " ? capitalized($0) : $0 }.joined(separator: separator)
+    }
+
+    /// Both named, then one placed by comparison: "a star and a heart, the star being the leftmost".
+    private func outermostCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
+                                  using rng: inout SplitMix64) -> String {
+        let phrases = [nounPhrase(subject, using: &rng), nounPhrase(object, using: &rng)]
+        let both = frame(list(rng.chance(0.5) ? phrases : phrases.reversed(), using: &rng), firstGroup: nil, using: &rng)
+        // Either one may be the group placed: the subject as `rel`, the object as its inverse.
+        let (placed, side) = rng.chance(0.6) ? (subject, rel) : (object, rel.inverse)
+        let comparisons: [Relation: [String]] = [
+            .leftOf: ["the leftmost", "leftmost", "the leftmost one", "further left", "farther left", "more to the left", "on the far left", "the one on the left"],
+            .rightOf: ["the rightmost", "rightmost", "the rightmost one", "further right", "farther right", "more to the right", "on the far right", "the one on the right"],
+            .above: ["higher", "higher up", "the higher one", "the topmost", "topmost", "the highest", "further up", "on top", "the upper one"],
+            .below: ["lower", "lower down", "the lower one", "the bottommost", "bottommost", "the lowest", "further down", "at the very bottom"],
+        ]
+        let comparison = rng.pick(comparisons[side]!)
+        let name = reference(placed, using: &rng), be = placed.count > 1 ? "are" : "is"
+        return rng.pick(weighted: [
+            ("\(both), \(name) being \(comparison)", 0.3), ("\(both), with \(name) \(comparison)", 0.25),
+            ("\(both); \(name) \(be) \(comparison)", 0.15), ("\(both). \(capitalized(name)) \(be) \(comparison)", 0.2),
+            ("\(both), \(name) \(comparison)", 0.1),
+        ])
+    }
+
+    /// The place said by an adverb after the other thing: "A heart. To the left, a star.",
+    /// "a heart, and left of that, a star".
+    private func adverbCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
+                               using rng: inout SplitMix64) -> String {
+        let adverbs: [Relation: [String]] = [
+            .leftOf: ["to the left", "further left", "left of that", "to the left of that", "to its left", "on its left", "further to the left"],
+            .rightOf: ["to the right", "further right", "right of that", "to the right of that", "to its right", "on its right", "further to the right"],
+            .above: ["higher up", "above that", "further up", "up above it", "above it", "on top of that", "over that"],
+            .below: ["lower down", "below that", "further down", "beneath it", "below it", "underneath that", "under that"],
+        ]
+        var adverb = rng.pick(adverbs[rel]!)
+        if object.count > 1 { adverb = adverb.replacingOccurrences(of: "its", with: "their").replacingOccurrences(of: " it", with: " them") }
+        let named = nounPhrase(object, using: &rng), there = object.count > 1 ? "there are" : "there is"
+        let first = rng.pick(weighted: [(named, 0.45), ("draw \(named)", 0.2), ("\(there) \(named)", 0.25), ("first, \(named)", 0.1)])
+        let second = nounPhrase(subject, using: &rng)
+        return rng.pick(weighted: [
+            ("\(capitalized(first)). \(capitalized(adverb)), \(second)", 0.5), ("\(first), and \(adverb), \(second)", 0.3),
+            ("\(first); \(adverb), \(second)", 0.1), ("\(first). \(capitalized(adverb)) \(subject.count > 1 ? "are" : "is") \(second)", 0.1),
+        ])
     }
 }

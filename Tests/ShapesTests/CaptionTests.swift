@@ -76,8 +76,9 @@ final class CaptionTests: XCTestCase {
 }
 
 /// The wide phrasing says the same facts in many more ways; it must never say a wrong one.
-final class WidePhrasingTests: XCTestCase {
-    let grammar = CaptionGrammar(style: .wide)
+class WidePhrasingTests: XCTestCase {
+    var style: CaptionGrammar.Style { .wide }
+    var grammar: CaptionGrammar { CaptionGrammar(style: style) }
 
     func words(_ caption: String) -> Set<String> {
         Set(caption.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init))
@@ -131,11 +132,12 @@ final class WidePhrasingTests: XCTestCase {
                 XCTAssertTrue(description.groups.contains { $0.shape == shape }, caption)
             }
             let placeWords: Set = ["left", "right", "above", "below", "under", "over", "top", "bottom", "west", "east",
-                                   "north", "south", "higher", "lower", "beneath", "underneath", "upper", "up", "down"]
+                                   "north", "south", "higher", "lower", "beneath", "underneath", "upper", "up", "down",
+                                   "leftmost", "rightmost", "topmost", "bottommost", "highest", "lowest"]
             if let relation = description.relation {
-                let horizontal: Set = ["left", "right", "west", "east"]
+                let horizontal: Set = ["left", "right", "west", "east", "leftmost", "rightmost"]
                 let vertical: Set = ["above", "over", "below", "under", "beneath", "underneath", "top", "bottom", "higher",
-                                     "lower", "north", "south", "upper", "up", "down"]
+                                     "lower", "north", "south", "upper", "up", "down", "topmost", "bottommost", "highest", "lowest"]
                 let expected = [.leftOf, .rightOf].contains(relation.relation) ? horizontal : vertical
                 let wrong = [.leftOf, .rightOf].contains(relation.relation) ? vertical : horizontal
                 XCTAssertFalse(found.isDisjoint(with: expected), caption)
@@ -154,8 +156,8 @@ final class WidePhrasingTests: XCTestCase {
         var rng = SplitMix64(seed: 8)
         let captions = (0..<4000).map { _ in grammar.caption(for: description, using: &rng).lowercased() }
         var wrong: [String] = []
-        for phrase in WidePhrasing.relationPhrases[.leftOf]!.map(\.0) { wrong += ["square \(phrase)", "squares \(phrase)"] }
-        for phrase in WidePhrasing.relationPhrases[.rightOf]!.map(\.0) { wrong += ["circle \(phrase) "] }
+        for phrase in WidePhrasing.widerRelationPhrases[.leftOf]!.map(\.0) { wrong += ["square \(phrase)", "squares \(phrase)"] }
+        for phrase in WidePhrasing.widerRelationPhrases[.rightOf]!.map(\.0) { wrong += ["circle \(phrase) "] }
         for (mine, theirs) in WidePhrasing.sides[.leftOf]! { wrong += ["square \(mine)", "circle \(theirs)", "\(mine) a blue square"] }
         // "X with Y to its left": Y is the one on the left.
         for beside in WidePhrasing.besidePhrases[.leftOf]! { wrong += ["square \(beside)"] }
@@ -189,6 +191,71 @@ final class WidePhrasingTests: XCTestCase {
         let sampler = SceneSampler(policy: .training)
         let captions = (0..<3).map { _ in CaptionGrammar().caption(for: sampler.description(using: &rng), using: &rng) }
         XCTAssertEqual(captions, CaptionTests.firstOriginalCaptions)
+    }
+}
+
+/// The wider style: everything the wide style's tests ask, and its own ways of placing things
+/// never put the wrong one on the left.
+final class WiderPhrasingTests: WidePhrasingTests {
+    override var style: CaptionGrammar.Style { .wider }
+
+    func testPlaceFormsNeverNameTheWrongSide() throws {
+        // A red circle left of a blue square; then a ring above a heart.
+        let horizontal = SceneDescription(groups: [ObjectGroup(shape: .circle, color: .red), ObjectGroup(shape: .square, color: .blue)],
+                                          relation: GroupRelation(subject: 0, relation: .leftOf, object: 1))
+        let vertical = SceneDescription(groups: [ObjectGroup(shape: .ring), ObjectGroup(shape: .heart)],
+                                        relation: GroupRelation(subject: 0, relation: .above, object: 1))
+        var rng = SplitMix64(seed: 31)
+        let sideways = (0..<4000).map { _ in grammar.caption(for: horizontal, using: &rng).lowercased() }
+        let upright = (0..<4000).map { _ in grammar.caption(for: vertical, using: &rng).lowercased() }
+        let wrongSideways = [
+            "square's right", "circle's left", "left to right[^.]*square[^.]*circle", "right to left[^.]*circle[^.]*square",
+            "(^|[;,.] )(left|on the left|left side|west): [^;,./]*square", "(^|[;,.] )(right|on the right|right side|east): [^;,./]*circle",
+            "square,? (being |with |is |are )?(the )?(leftmost|further left|farther left|more to the left|on the far left|the one on the left)",
+            "circle,? (being |with |is |are )?(the )?(rightmost|further right|farther right|more to the right|on the far right|the one on the right)",
+            // "A. To the left, B.": B is left of A.
+            "square[^.;]*[.;,] (and )?(to the right|further right|right of that|to its right|on its right)",
+            "circle[^.;]*[.;,] (and )?(to the left|further left|left of that|to its left|on its left)",
+            "west of a (red )?circle", "east of a (blue )?square",
+        ].map { try! NSRegularExpression(pattern: $0) }
+        let wrongUpright = [
+            "top to bottom[^.]*heart[^.]*ring", "bottom to top[^.]*ring[^.]*heart",
+            "(^|[;,.] )(top|upper half|up top|north): [^;,./]*heart", "(^|[;,.] )(bottom|lower half|down below|south): [^;,./]*ring",
+            "heart,? (being |with |is |are )?(the )?(higher|topmost|highest|further up|on top|upper)(?! half)",
+            "ring,? (being |with |is |are )?(the )?(lower|bottommost|lowest|further down|at the very bottom)(?! half)",
+            "ring[^.;]*[.;,] (and )?(higher up|above that|further up|up above it|above it|on top of that|over that)",
+            "heart[^.;]*[.;,] (and )?(lower down|below that|further down|beneath it|below it|underneath that|under that)",
+            "north of a ring", "south of a heart",
+        ].map { try! NSRegularExpression(pattern: $0) }
+        for (captions, wrong) in [(sideways, wrongSideways), (upright, wrongUpright)] {
+            for caption in captions {
+                let range = NSRange(caption.startIndex..., in: caption)
+                for pattern in wrong where pattern.firstMatch(in: caption, range: range) != nil {
+                    XCTFail("\(caption) matches \(pattern.pattern)")
+                }
+            }
+        }
+        // Every new form occurs, and compass words are no longer rare.
+        for expected in ["circle's right", "square's left", "from left to right: ", "right to left", "left: ", "leftmost",
+                         "being", "to the left,", "right of that", "west of", "on the west side of"] {
+            XCTAssertTrue(sideways.contains { $0.contains(expected) }, expected)
+        }
+        for expected in ["from top to bottom", "top: ", "higher", "lower", "north of", "south of", "higher up,"] {
+            XCTAssertTrue(upright.contains { $0.contains(expected) }, expected)
+        }
+        let compass = sideways.filter { $0.contains("west") || $0.contains("east") }.count
+        XCTAssertGreaterThan(compass, 4000 / 20, "compass words in at least 5% of the captions")
+    }
+
+    /// The wider style is a different pool, but the wide style must be exactly what it was.
+    func testWideStyleIsUntouched() {
+        var a = SplitMix64(seed: 4), b = SplitMix64(seed: 4)
+        let description = SceneDescription(groups: [ObjectGroup(shape: .circle), ObjectGroup(shape: .square)],
+                                           relation: GroupRelation(subject: 0, relation: .below, object: 1))
+        let wide = (0..<200).map { _ in CaptionGrammar(style: .wide).caption(for: description, using: &a) }
+        let wider = (0..<200).map { _ in grammar.caption(for: description, using: &b) }
+        XCTAssertNotEqual(wide, wider)
+        XCTAssertFalse(wide.contains { $0.contains("top to bottom") || $0.contains("bottom to top") })
     }
 }
 

@@ -31,6 +31,18 @@ final class CompositionTests: XCTestCase {
         XCTAssertEqual(ShapesDataset(data, imageSize: 32).captions, direct.captions, "the default weights are the old ones")
     }
 
+    /// The wide style's pools (and the LLM features cached for them) must not change when the
+    /// grammar grows: the first 500 captions of e11's second pool (seed 11, colors 60%), as the
+    /// tenth session's code wrote them to `runs/e13pdhalf/captions.txt`, FNV-1a 64 of their lines.
+    func testWideCaptionsAreThoseEarlierRunsCached() {
+        let pool = ShapesDataset(captions: 500, seed: 11, imageSize: 32, grammar: .wide, colorRate: 0.6)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in pool.captions.joined(separator: "\n").utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        XCTAssertEqual(pool.captions.prefix(2), ["render a couple of small squares",
+                                                  "a picture of up top a white heart that is tiny, with down at the bottom a circle whose color is pink"])
+        XCTAssertEqual(hash, 0x70e2_7c0a_42fc_cbe7)
+    }
+
     func testWeightsSetThePoolsMix() {
         var data = TrainingConfig.Data()
         data.captions = 3000; data.seed = 5; data.grammar = .wide
