@@ -254,16 +254,20 @@ final class HostileInputTests: XCTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        // Standard output read as it comes: the picture's file appears a moment before its line is
+        // printed, and on a loaded machine that moment can outlast a poll.
+        let stdout = OutputCollector(out.fileHandleForReading)
         func pngs() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: gallery)) ?? []).filter { $0.hasSuffix(".png") && !$0.hasPrefix(".") }
         }
         let deadline = Date().addingTimeInterval(120)
         while pngs().isEmpty && p.isRunning && Date() < deadline { usleep(20_000) }
         XCTAssertEqual(pngs().count, 1, "the first picture is saved on its own")
+        while !stdout.text.contains("\n") && p.isRunning && Date() < deadline { usleep(20_000) }
         XCTAssertTrue(p.isRunning, "…while the rest of the batch is still being drawn")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+        let printed = stdout.waitForEnd().split(separator: "\n").map(String.init)
         XCTAssertGreaterThanOrEqual(printed.count, 1, "the saved picture was reported as saved before the kill")
         for path in printed {
             XCTAssertNoThrow(try PNGFile.read(path: path), "\(path) is complete")
@@ -299,5 +303,31 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(app.startupNotes.contains { $0.contains("studio.json") && $0.contains("studio.json.bak") }, "\(app.startupNotes)")
         app.saveSettings()
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: cfg + "/lidit/studio.json.bak")), garbage, "the defaults replace studio.json only")
+    }
+}
+
+/// Collects a pipe's output on a background thread until the writer closes it.
+private final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        DispatchQueue.global().async { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                lock.lock(); data.append(chunk); lock.unlock()
+            }
+            done.signal()
+        }
+    }
+
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+
+    /// Everything written, once the writer has exited and the pipe is closed.
+    func waitForEnd() -> String {
+        done.wait()
+        return text
     }
 }
