@@ -231,6 +231,13 @@ struct WidePhrasing: Sendable {
         rng.pick(weighted: (widerPlaces ? Self.widerRelationPhrases : Self.relationPhrases)[relation]!)
     }
 
+    /// "to its left" said of a group: "to their left", "above them".
+    private func agreeing(_ phrase: String, plural: Bool) -> String {
+        plural ? phrase.replacingOccurrences(of: "its", with: "their").replacingOccurrences(of: " it", with: " them") : phrase
+    }
+
+    private func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
+
     /// "is", "sits", "is placed" …, agreeing with the group.
     private func verb(plural: Bool, using rng: inout SplitMix64) -> String {
         plural
@@ -254,7 +261,6 @@ struct WidePhrasing: Sendable {
         let sGroup = description.groups[s], oGroup = description.groups[o]
         let subject = nounPhrase(sGroup, using: &rng), object = nounPhrase(oGroup, using: &rng)
         let sPlural = sGroup.count > 1, oPlural = oGroup.count > 1
-        let capitalized = { (t: String) in t.prefix(1).uppercased() + t.dropFirst() }
 
         enum Form { case direct, participle, copula, fromObject, fromObjectClause, split, sides, fronted, namedAgain }
         switch rng.pick(weighted: [(Form.direct, 0.2), (.participle, 0.08), (.copula, 0.14), (.fromObject, 0.12),
@@ -272,18 +278,18 @@ struct WidePhrasing: Sendable {
         case .fromObject:
             // "a blue square with a red circle to its left"
             let beside = rng.pick(Self.besidePhrases[rel]!)
-            let pronounFixed = oPlural ? beside.replacingOccurrences(of: "its", with: "their").replacingOccurrences(of: " it", with: " them") : beside
+            let pronounFixed = agreeing(beside, plural: oPlural)
             let link = rng.pick(weighted: [("with", 0.6), ("having", 0.1), ("and", 0.3)])
             return frame("\(object) \(link) \(subject) \(pronounFixed)", firstGroup: oGroup, using: &rng)
         case .fromObjectClause:
             // "a blue square, and to its left a red circle"
             let beside = rng.pick(Self.besidePhrases[rel]!)
-            let pronounFixed = oPlural ? beside.replacingOccurrences(of: "its", with: "their").replacingOccurrences(of: " it", with: " them") : beside
+            let pronounFixed = agreeing(beside, plural: oPlural)
             return frame("\(object), and \(pronounFixed) \(subject)", firstGroup: oGroup, using: &rng)
         case .split:
             // "There is a blue square. A red circle is to its left."
             let beside = rng.pick(Self.besidePhrases[rel]!)
-            let pronounFixed = oPlural ? beside.replacingOccurrences(of: "its", with: "their").replacingOccurrences(of: " it", with: " them") : beside
+            let pronounFixed = agreeing(beside, plural: oPlural)
             let first = rng.pick(weighted: [("there \(oPlural ? "are" : "is") \(object)", 0.4), ("draw \(object)", 0.2),
                                             ("\(object)", 0.25), ("start with \(object)", 0.05), ("first, \(object)", 0.1)])
             let second = rng.pick(weighted: [("\(subject) \(verb(plural: sPlural, using: &rng)) \(pronounFixed)", 0.5),
@@ -324,7 +330,7 @@ struct WidePhrasing: Sendable {
 
 extension WidePhrasing {
     /// Ways of placing two things that `relationCaption` does not know, for the `wider` style.
-    enum PlaceForm: CaseIterable { case possessive, order, labels, outermost, adverb }
+    enum PlaceForm { case possessive, order, labels, outermost, adverb }
 
     /// "a star on the heart's left", "from left to right: a star, then a heart", "left: a star;
     /// right: a heart", "a star and a heart, the star being the leftmost", "A heart. To the left, a star."
@@ -351,8 +357,6 @@ extension WidePhrasing {
         }
         return text
     }
-
-    private func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
 
     /// "a blue star on the green heart's left", "to the big square's right-hand side sits a ring"
     private func possessiveCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
@@ -409,13 +413,7 @@ extension WidePhrasing {
         let both = frame(list(rng.chance(0.5) ? phrases : phrases.reversed(), using: &rng), firstGroup: nil, using: &rng)
         // Either one may be the group placed: the subject as `rel`, the object as its inverse.
         let (placed, side) = rng.chance(0.6) ? (subject, rel) : (object, rel.inverse)
-        let comparisons: [Relation: [String]] = [
-            .leftOf: ["the leftmost", "leftmost", "the leftmost one", "further left", "farther left", "more to the left", "on the far left", "the one on the left"],
-            .rightOf: ["the rightmost", "rightmost", "the rightmost one", "further right", "farther right", "more to the right", "on the far right", "the one on the right"],
-            .above: ["higher", "higher up", "the higher one", "the topmost", "topmost", "the highest", "further up", "on top", "the upper one"],
-            .below: ["lower", "lower down", "the lower one", "the bottommost", "bottommost", "the lowest", "further down", "at the very bottom"],
-        ]
-        let comparison = rng.pick(comparisons[side]!)
+        let comparison = rng.pick(Self.comparisons[side]!)
         let name = reference(placed, using: &rng), be = placed.count > 1 ? "are" : "is"
         return rng.pick(weighted: [
             ("\(both), \(name) being \(comparison)", 0.3), ("\(both), with \(name) \(comparison)", 0.25),
@@ -424,18 +422,19 @@ extension WidePhrasing {
         ])
     }
 
+    /// How a group is said to lie beside another, by comparison ("the B being the leftmost").
+    static let comparisons: [Relation: [String]] = [
+        .leftOf: ["the leftmost", "leftmost", "the leftmost one", "further left", "farther left", "more to the left", "on the far left", "the one on the left"],
+        .rightOf: ["the rightmost", "rightmost", "the rightmost one", "further right", "farther right", "more to the right", "on the far right", "the one on the right"],
+        .above: ["higher", "higher up", "the higher one", "the topmost", "topmost", "the highest", "further up", "on top", "the upper one"],
+        .below: ["lower", "lower down", "the lower one", "the bottommost", "bottommost", "the lowest", "further down", "at the very bottom"],
+    ]
+
     /// The place said by an adverb after the other thing: "A heart. To the left, a star.",
     /// "a heart, and left of that, a star".
     private func adverbCaption(_ subject: ObjectGroup, _ rel: Relation, _ object: ObjectGroup,
                                using rng: inout SplitMix64) -> String {
-        let adverbs: [Relation: [String]] = [
-            .leftOf: ["to the left", "further left", "left of that", "to the left of that", "to its left", "on its left", "further to the left"],
-            .rightOf: ["to the right", "further right", "right of that", "to the right of that", "to its right", "on its right", "further to the right"],
-            .above: ["higher up", "above that", "further up", "up above it", "above it", "on top of that", "over that"],
-            .below: ["lower down", "below that", "further down", "beneath it", "below it", "underneath that", "under that"],
-        ]
-        var adverb = rng.pick(adverbs[rel]!)
-        if object.count > 1 { adverb = adverb.replacingOccurrences(of: "its", with: "their").replacingOccurrences(of: " it", with: " them") }
+        let adverb = agreeing(rng.pick(Self.adverbs[rel]!), plural: object.count > 1)
         let named = nounPhrase(object, using: &rng), there = object.count > 1 ? "there are" : "there is"
         let first = rng.pick(weighted: [(named, 0.45), ("draw \(named)", 0.2), ("\(there) \(named)", 0.25), ("first, \(named)", 0.1)])
         let second = nounPhrase(subject, using: &rng)
@@ -444,4 +443,12 @@ extension WidePhrasing {
             ("\(first); \(adverb), \(second)", 0.1), ("\(first). \(capitalized(adverb)) \(subject.count > 1 ? "are" : "is") \(second)", 0.1),
         ])
     }
+
+    /// Where a group is, said after the one it is placed by ("A heart. To the left, a star.").
+    static let adverbs: [Relation: [String]] = [
+        .leftOf: ["to the left", "further left", "left of that", "to the left of that", "to its left", "on its left", "further to the left"],
+        .rightOf: ["to the right", "further right", "right of that", "to the right of that", "to its right", "on its right", "further to the right"],
+        .above: ["higher up", "above that", "further up", "up above it", "above it", "on top of that", "over that"],
+        .below: ["lower down", "below that", "further down", "beneath it", "below it", "underneath that", "under that"],
+    ]
 }
